@@ -1,0 +1,78 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import { ConfigError, loadConfig, type ServiceName } from './config.js';
+import type { ServiceContext } from './http-app.js';
+import { createLogger } from './log.js';
+import { stage } from './stage.js';
+
+export interface RunningService {
+  server: Server;
+  /** The port it listens on (differs from the configured one when that was 0). */
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to the grace time), then closes. */
+  stop: () => Promise<void>;
+}
+
+/** Listens; a busy port is one clear sentence naming the service and the port, not a stack trace. */
+export function listen(app: Express, { config, log }: ServiceContext): Promise<RunningService> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(config.port, config.host);
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(new Error(`${config.service} cannot listen on port ${config.port}: the port is already in use`));
+      } else reject(err);
+    });
+    server.once('listening', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const stop = () =>
+        new Promise<void>((done) => {
+          const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            done();
+          });
+          // Idle keep-alive sockets would hold close() open; in-flight requests finish first.
+          server.closeIdleConnections();
+        });
+      resolve({ server, port, stop });
+    });
+  });
+}
+
+/**
+ * The entry point of every service: typed config, logger, app, listen, and a clean stop on SIGTERM/SIGINT.
+ */
+export async function runService(service: ServiceName, buildApp: (ctx: ServiceContext) => Express): Promise<void> {
+  let ctx: ServiceContext;
+  try {
+    const config = loadConfig(service);
+    ctx = { config, log: createLogger({ service, instance: config.instanceId }, config.logLevel) };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${service}: invalid configuration: ${err.message}\n`);
+    process.exit(2);
+  }
+  const { config, log } = ctx;
+  let running: RunningService;
+  try {
+    running = await listen(buildApp(ctx), ctx);
+  } catch (err) {
+    log.error((err as Error).message, { port: config.port });
+    process.exit(1);
+  }
+  log.info('listening', { port: running.port, stage: stage.stage });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    await running.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}

@@ -1,0 +1,88 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { defaultPorts, type ServiceName, serviceNames } from './lib/config.js';
+import { stage } from './lib/stage.js';
+
+/**
+ * `npm start`: every service of the stage as its own process on its usual port, each log line prefixed
+ * with the service's name. Ctrl-C stops them all; one that fails to start stops the rest.
+ */
+
+const colours = [36, 32, 33, 35, 34, 91, 96];
+const width = Math.max(...serviceNames.map((name) => name.length));
+const readyTimeoutMs = 30_000;
+
+function prefixLines(name: string, colour: number, stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) {
+  const label = out.isTTY ? `\x1b[${colour}m${name.padEnd(width)} |\x1b[0m ` : `${name.padEnd(width)} | `;
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) out.write(`${label}${line}\n`);
+  });
+  stream.on('end', () => pending && out.write(`${label}${pending}\n`));
+}
+
+const children = new Map<ServiceName, ChildProcess>();
+let stopping = false;
+
+function stopAll(exitCode: number) {
+  if (stopping) return;
+  stopping = true;
+  const running = [...children.values()].filter((child) => child.exitCode === null && child.signalCode === null);
+  if (running.length === 0) process.exit(exitCode);
+  let left = running.length;
+  for (const child of running) {
+    child.once('exit', () => --left === 0 && process.exit(exitCode));
+    child.kill('SIGTERM');
+  }
+  setTimeout(() => process.exit(exitCode), 10_000).unref();
+}
+
+async function waitUntilReady(name: ServiceName, deadline: number): Promise<void> {
+  const url = `http://127.0.0.1:${defaultPorts[name]}/health/ready`;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} was not ready within ${readyTimeoutMs / 1000} s (${url})`);
+}
+
+const started = performance.now();
+console.log(`${stage.stage} · ${stage.title}: starting ${serviceNames.length} services`);
+serviceNames.forEach((name, index) => {
+  const entry = fileURLToPath(new URL(`./services/${name}/main.js`, import.meta.url));
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const colour = colours[index % colours.length] ?? 0;
+  prefixLines(name, colour, child.stdout, process.stdout);
+  prefixLines(name, colour, child.stderr, process.stderr);
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`${name} exited (${signal ?? `code ${code}`}); stopping the other services`);
+    stopAll(1);
+  });
+  children.set(name, child);
+});
+
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));
+
+try {
+  const deadline = Date.now() + readyTimeoutMs;
+  await Promise.all(serviceNames.map((name) => waitUntilReady(name, deadline)));
+  if (!stopping) {
+    const ms = Math.round(performance.now() - started);
+    console.log(`all ${serviceNames.length} services ready in ${ms} ms`);
+    for (const name of serviceNames) console.log(`  ${name.padEnd(width)}  http://localhost:${defaultPorts[name]}`);
+    console.log('storefront: http://localhost:8080   (Ctrl-C stops every service)');
+  }
+} catch (err) {
+  console.error((err as Error).message);
+  stopAll(1);
+}
