@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { defaultPorts, type ServiceName, serviceNames } from './lib/config.js';
 import { stage } from './lib/stage.js';
@@ -30,7 +31,9 @@ let stopping = false;
 function stopAll(exitCode: number) {
   if (stopping) return;
   stopping = true;
-  const running = [...children.values()].filter((child) => child.exitCode === null && child.signalCode === null);
+  const running = [...children.values()].filter(
+    (child) => child.exitCode === null && child.signalCode === null,
+  );
   if (running.length === 0) process.exit(exitCode);
   let left = running.length;
   for (const child of running) {
@@ -54,11 +57,32 @@ async function waitUntilReady(name: ServiceName, deadline: number): Promise<void
   throw new Error(`${name} was not ready within ${readyTimeoutMs / 1000} s (${url})`);
 }
 
+/** Whether a port can be listened on; checked first, so that another stage's services are never taken for ours. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, () => probe.close(() => resolve(true)));
+  });
+}
+
+const busy: string[] = [];
+for (const name of serviceNames) if (!(await portIsFree(defaultPorts[name]))) busy.push(name);
+if (busy.length > 0) {
+  for (const name of busy) console.error(`port ${defaultPorts[name]} (${name}) is already in use`);
+  console.error(
+    'Is another stage still running? Stop it (Ctrl-C, or `docker compose down`) and start again.',
+  );
+  process.exit(1);
+}
+
 const started = performance.now();
 console.log(`${stage.stage} · ${stage.title}: starting ${serviceNames.length} services`);
 serviceNames.forEach((name, index) => {
   const entry = fileURLToPath(new URL(`./services/${name}/main.js`, import.meta.url));
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const colour = colours[index % colours.length] ?? 0;
   prefixLines(name, colour, child.stdout, process.stdout);
   prefixLines(name, colour, child.stderr, process.stderr);
@@ -79,8 +103,9 @@ try {
   if (!stopping) {
     const ms = Math.round(performance.now() - started);
     console.log(`all ${serviceNames.length} services ready in ${ms} ms`);
-    for (const name of serviceNames) console.log(`  ${name.padEnd(width)}  http://localhost:${defaultPorts[name]}`);
-    console.log('storefront: http://localhost:8080   (Ctrl-C stops every service)');
+    for (const name of serviceNames)
+      console.log(`  ${name.padEnd(width)}  http://localhost:${defaultPorts[name]}`);
+    console.log(`storefront: http://localhost:${defaultPorts.web}   (Ctrl-C stops every service)`);
   }
 } catch (err) {
   console.error((err as Error).message);

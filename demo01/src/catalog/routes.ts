@@ -6,7 +6,11 @@ import type { NumberClient } from './clients.js';
 import type { CatalogDefinition } from './definition.js';
 import type { CatalogStore } from './store.js';
 
-export function catalogRoutes(definition: CatalogDefinition, store: CatalogStore, numbers: NumberClient): Router {
+export function catalogRoutes(
+  definition: CatalogDefinition,
+  store: CatalogStore,
+  numbers: NumberClient,
+): Router {
   const { collection, type, numberField } = definition;
   const createSchema = z.strictObject(definition.fields);
   // A PUT may echo back the id and number it was given by a GET, but cannot change them.
@@ -49,9 +53,13 @@ export function catalogRoutes(definition: CatalogDefinition, store: CatalogStore
     ].filter(([, given, actual]) => given !== undefined && given !== actual);
     if (immutable.length > 0) {
       const errors = immutable.map(([path]) => ({ path: String(path), message: 'cannot be changed' }));
-      throw new HttpProblem(400, `invalid request body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`, {
-        errors,
-      });
+      throw new HttpProblem(
+        400,
+        `invalid request body: ${errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`,
+        {
+          errors,
+        },
+      );
     }
     res.json(store.replace(id, fields));
   });

@@ -46,7 +46,10 @@ function requestLog(log: Logger): RequestHandler {
 function cors(origin: string): RequestHandler {
   return (req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', origin);
-    res.setHeader('Access-Control-Expose-Headers', 'X-Served-By, X-Upstream-Served-By, Location, X-Request-Id');
+    res.setHeader(
+      'Access-Control-Expose-Headers',
+      'X-Served-By, X-Upstream-Served-By, Location, X-Request-Id',
+    );
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE');
       res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Idempotency-Key');
@@ -60,9 +63,15 @@ function cors(origin: string): RequestHandler {
 
 /** A body must be declared as JSON: anything else is refused before it is parsed. */
 const requireJson: RequestHandler = (req, _res, next) => {
-  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
   if (hasBody && !req.is('application/json')) {
-    next(new HttpProblem(415, `the request body must be application/json, got "${req.get('content-type') ?? 'none'}"`));
+    next(
+      new HttpProblem(
+        415,
+        `the request body must be application/json, got "${req.get('content-type') ?? 'none'}"`,
+      ),
+    );
     return;
   }
   next();
@@ -85,6 +94,8 @@ export function createServiceApp(
   app.use(healthRoutes(readiness));
   app.use(routes);
   app.use(unknownRoute);
-  app.use(problemHandler((err) => log.error('unexpected error', { err: String((err as Error)?.stack ?? err) })));
+  app.use(
+    problemHandler((err) => log.error('unexpected error', { err: String((err as Error)?.stack ?? err) })),
+  );
   return app;
 }

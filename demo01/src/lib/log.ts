@@ -15,7 +15,9 @@ export interface Logger {
 export function createLogger(base: Fields, level: LogLevel = 'info'): Logger {
   const write = (lvl: LogLevel, msg: string, fields?: Fields) => {
     if (rank[lvl] < rank[level]) return;
-    process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), level: lvl, ...base, msg, ...fields })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ time: new Date().toISOString(), level: lvl, ...base, msg, ...fields })}\n`,
+    );
   };
   return {
     debug: (msg, fields) => write('debug', msg, fields),

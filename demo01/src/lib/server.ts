@@ -14,12 +14,14 @@ export interface RunningService {
 }
 
 /** Listens; a busy port is one clear sentence naming the service and the port, not a stack trace. */
-export function listen(app: Express, { config, log }: ServiceContext): Promise<RunningService> {
+export function listen(app: Express, { config }: ServiceContext): Promise<RunningService> {
   return new Promise((resolve, reject) => {
     const server = app.listen(config.port, config.host);
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        reject(new Error(`${config.service} cannot listen on port ${config.port}: the port is already in use`));
+        reject(
+          new Error(`${config.service} cannot listen on port ${config.port}: the port is already in use`),
+        );
       } else reject(err);
     });
     server.once('listening', () => {
@@ -44,7 +46,10 @@ export function listen(app: Express, { config, log }: ServiceContext): Promise<R
 /**
  * The entry point of every service: typed config, logger, app, listen, and a clean stop on SIGTERM/SIGINT.
  */
-export async function runService(service: ServiceName, buildApp: (ctx: ServiceContext) => Express): Promise<void> {
+export async function runService(
+  service: ServiceName,
+  buildApp: (ctx: ServiceContext) => Express,
+): Promise<void> {
   let ctx: ServiceContext;
   try {
     const config = loadConfig(service);

@@ -24,7 +24,8 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, what = 're
   throw new HttpProblem(400, `invalid ${what}: ${summary}`, { errors });
 }
 
-export const parseBody = <S extends z.ZodType>(schema: S, req: Request): z.infer<S> => parse(schema, req.body);
+export const parseBody = <S extends z.ZodType>(schema: S, req: Request): z.infer<S> =>
+  parse(schema, req.body);
 
 /** Ids are positive integers assigned by the owning service. */
 export const id = z
@@ -47,7 +48,11 @@ export function idParam(req: Request, name = 'id'): number {
 
 /** A trimmed string of 1 to `max` characters. */
 export const text = (max = 200) =>
-  z.string({ error: 'must be a string' }).trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+  z
+    .string({ error: 'must be a string' })
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`);
 
 /** An integer in [min, max]. */
 export const intRange = (min: number, max: number) =>

@@ -47,7 +47,9 @@ describe.each(catalogs)('$service', ({ service, collection, number, valid, perso
     const { status, body } = await request('GET', url());
     expect(status).toBe(200);
     expect(body.length).toBeGreaterThanOrEqual(8);
-    expect(body.map((item: { id: number }) => item.id)).toEqual([...body.map((i: { id: number }) => i.id)].sort((a, b) => a - b));
+    expect(body.map((item: { id: number }) => item.id)).toEqual(
+      [...body.map((i: { id: number }) => i.id)].sort((a, b) => a - b),
+    );
     for (const item of body) expect(isValidEan13(item[number])).toBe(true);
   });
 
@@ -92,13 +94,16 @@ describe.each(catalogs)('$service', ({ service, collection, number, valid, perso
     ['an array instead of an object', [valid], '(body)'],
   ];
 
-  it.each(invalidBodies)('refuses %s with a 400 naming the field, and creates nothing', async (_, body, path) => {
-    const before = await count();
-    const response = await request('POST', url(), { json: body });
-    expect(isProblem(response, 400)).toBe(true);
-    expect(response.body.errors.map((e: { path: string }) => e.path)).toContain(path);
-    expect(await count()).toBe(before);
-  });
+  it.each(invalidBodies)(
+    'refuses %s with a 400 naming the field, and creates nothing',
+    async (_, body, path) => {
+      const before = await count();
+      const response = await request('POST', url(), { json: body });
+      expect(isProblem(response, 400)).toBe(true);
+      expect(response.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+      expect(await count()).toBe(before);
+    },
+  );
 
   it('refuses an empty body with a 400', async () => {
     expect(isProblem(await request('POST', url()), 400)).toBe(true);
@@ -117,7 +122,9 @@ describe.each(catalogs)('$service', ({ service, collection, number, valid, perso
 
   it('refuses to change the id or the number, or an invalid replacement, and keeps the item', async () => {
     const created = (await request('POST', url(), { json: valid })).body;
-    const otherNumber = await request('PUT', url(`/${created.id}`), { json: { ...created, [number]: '9780306406157' } });
+    const otherNumber = await request('PUT', url(`/${created.id}`), {
+      json: { ...created, [number]: '9780306406157' },
+    });
     expect(isProblem(otherNumber, 400)).toBe(true);
     expect(otherNumber.body.errors).toEqual([{ path: number, message: 'cannot be changed' }]);
     const otherId = await request('PUT', url(`/${created.id}`), { json: { ...created, id: created.id + 1 } });

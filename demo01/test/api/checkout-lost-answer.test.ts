@@ -32,7 +32,9 @@ describe('a checkout whose answer is lost', () => {
   it('the client times out and retries: the retry gets the same order and stock is reserved once', async () => {
     const cartId = await cartWith('book', 9, 2);
     toInventory.delayMs = 600; // slower than the client is willing to wait, faster than the cart's call timeout
-    await expect(request('POST', carts(`/${cartId}/checkout`), { timeoutMs: 100 })).rejects.toThrow(/timeout|abort/i);
+    await expect(request('POST', carts(`/${cartId}/checkout`), { timeoutMs: 100 })).rejects.toThrow(
+      /timeout|abort/i,
+    );
     const retry = await request('POST', carts(`/${cartId}/checkout`));
     toInventory.delayMs = 0;
     expect(retry.status).toBe(200);
@@ -51,7 +53,9 @@ describe('a checkout whose answer is lost', () => {
     expect(lost.body.detail).toContain('inventory-api');
     expect(await stockOf('cd', 6)).toBe(4); // reserved, though the cart does not know it yet
     // Until the outcome is known, the cart's content must stay what was sent.
-    const change = await request('POST', carts(`/${cartId}/items`), { json: { type: 'cd', id: 6, quantity: 1 } });
+    const change = await request('POST', carts(`/${cartId}/items`), {
+      json: { type: 'cd', id: 6, quantity: 1 },
+    });
     expect(isProblem(change, 409)).toBe(true);
 
     toInventory.delayMs = 0;

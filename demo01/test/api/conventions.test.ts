@@ -8,7 +8,14 @@ beforeAll(async () => {
 });
 afterAll(() => stage.stop());
 
-const services = ['number-api', 'book-api', 'cd-api', 'dvd-api', 'inventory-api', 'shoppingcart-api'] as const;
+const services = [
+  'number-api',
+  'book-api',
+  'cd-api',
+  'dvd-api',
+  'inventory-api',
+  'shoppingcart-api',
+] as const;
 /** A route of each service that takes a JSON body. */
 const bodyRoutes: Record<(typeof services)[number], string> = {
   'number-api': '/api/numbers/isbn',

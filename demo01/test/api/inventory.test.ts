@@ -9,9 +9,13 @@ beforeAll(async () => {
 afterAll(() => stage.stop());
 
 const url = (path: string) => `${stage.url['inventory-api']}/api/inventory${path}`;
-const stockOf = async (type: string, id: number) => (await request('GET', url(`/${type}/${id}`))).body.quantity;
+const stockOf = async (type: string, id: number) =>
+  (await request('GET', url(`/${type}/${id}`))).body.quantity;
 const reserve = (key: string | undefined, json: unknown) =>
-  request('POST', url('/reservations'), { json, headers: key === undefined ? {} : { 'idempotency-key': key } });
+  request('POST', url('/reservations'), {
+    json,
+    headers: key === undefined ? {} : { 'idempotency-key': key },
+  });
 
 describe('inventory-api stock records', () => {
   it('lists stock for every seeded item of the three catalogs, some out of stock', async () => {
@@ -24,7 +28,11 @@ describe('inventory-api stock records', () => {
   });
 
   it('gets one record; 404 when an item has no record; 400 for a bad type or id', async () => {
-    expect((await request('GET', url('/book/1'))).body).toEqual({ type: 'book', id: 1, quantity: expect.any(Number) });
+    expect((await request('GET', url('/book/1'))).body).toEqual({
+      type: 'book',
+      id: 1,
+      quantity: expect.any(Number),
+    });
     expect(isProblem(await request('GET', url('/book/4242')), 404)).toBe(true);
     expect(isProblem(await request('GET', url('/vinyl/1')), 400)).toBe(true);
     expect(isProblem(await request('GET', url('/book/-1')), 400)).toBe(true);
@@ -56,7 +64,10 @@ describe('inventory-api reservations', () => {
     await request('PUT', url('/book/3'), { json: { quantity: 5 } });
     const response = await reserve('order-a', { items: [{ type: 'book', id: 3, quantity: 2 }] });
     expect(response.status).toBe(201);
-    expect(response.body).toEqual({ reservationId: expect.any(Number), items: [{ type: 'book', id: 3, quantity: 2 }] });
+    expect(response.body).toEqual({
+      reservationId: expect.any(Number),
+      items: [{ type: 'book', id: 3, quantity: 2 }],
+    });
     expect(await stockOf('book', 3)).toBe(3);
   });
 
@@ -101,9 +112,17 @@ describe('inventory-api reservations', () => {
   it.each([
     ['no Idempotency-Key', undefined, { items: [{ type: 'book', id: 1, quantity: 1 }] }],
     ['an empty Idempotency-Key', '', { items: [{ type: 'book', id: 1, quantity: 1 }] }],
-    ['an Idempotency-Key over 100 characters', 'k'.repeat(101), { items: [{ type: 'book', id: 1, quantity: 1 }] }],
+    [
+      'an Idempotency-Key over 100 characters',
+      'k'.repeat(101),
+      { items: [{ type: 'book', id: 1, quantity: 1 }] },
+    ],
     ['no items', 'k-empty', { items: [] }],
-    ['51 items', 'k-51', { items: Array.from({ length: 51 }, (_, i) => ({ type: 'book', id: i + 1, quantity: 1 })) }],
+    [
+      '51 items',
+      'k-51',
+      { items: Array.from({ length: 51 }, (_, i) => ({ type: 'book', id: i + 1, quantity: 1 })) },
+    ],
     ['a quantity of 0', 'k-0', { items: [{ type: 'book', id: 1, quantity: 0 }] }],
     ['an unknown item type', 'k-type', { items: [{ type: 'vinyl', id: 1, quantity: 1 }] }],
     ['an id as a string', 'k-id', { items: [{ type: 'book', id: '1', quantity: 1 }] }],

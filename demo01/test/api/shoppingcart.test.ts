@@ -10,7 +10,8 @@ afterAll(() => stage.stop());
 
 const carts = (path = '') => `${stage.url['shoppingcart-api']}/api/carts${path}`;
 const stock = (type: string, id: number) => `${stage.url['inventory-api']}/api/inventory/${type}/${id}`;
-const setStock = (type: string, id: number, quantity: number) => request('PUT', stock(type, id), { json: { quantity } });
+const setStock = (type: string, id: number, quantity: number) =>
+  request('PUT', stock(type, id), { json: { quantity } });
 const stockOf = async (type: string, id: number) => (await request('GET', stock(type, id))).body.quantity;
 const newCart = async () => (await request('POST', carts())).body.id as number;
 const add = (cartId: number, json: unknown) => request('POST', carts(`/${cartId}/items`), { json });
@@ -38,8 +39,22 @@ describe('shoppingcart-api carts', () => {
     const response = await add(id, { type: 'book', id: 2, quantity: 2 });
     expect(response.status).toBe(200);
     expect(response.body.items).toEqual([
-      { type: 'book', id: 2, title: book.title, unitPrice: book.price, quantity: 3, lineTotal: Math.round(book.price * 300) / 100 },
-      { type: 'dvd', id: 1, title: dvd.title, unitPrice: dvd.price, quantity: 3, lineTotal: Math.round(dvd.price * 300) / 100 },
+      {
+        type: 'book',
+        id: 2,
+        title: book.title,
+        unitPrice: book.price,
+        quantity: 3,
+        lineTotal: Math.round(book.price * 300) / 100,
+      },
+      {
+        type: 'dvd',
+        id: 1,
+        title: dvd.title,
+        unitPrice: dvd.price,
+        quantity: 3,
+        lineTotal: Math.round(dvd.price * 300) / 100,
+      },
     ]);
     expect(response.body.total).toBe(Math.round(book.price * 300 + dvd.price * 300) / 100);
   });
@@ -100,7 +115,12 @@ describe('shoppingcart-api checkout', () => {
     const cart = (await add(id, { type: 'book', id: 6, quantity: 2 })).body;
     const response = await request('POST', carts(`/${id}/checkout`));
     expect(response.status).toBe(201);
-    expect(response.body).toMatchObject({ orderId: expect.any(Number), cartId: id, items: cart.items, total: cart.total });
+    expect(response.body).toMatchObject({
+      orderId: expect.any(Number),
+      cartId: id,
+      items: cart.items,
+      total: cart.total,
+    });
     expect(await stockOf('book', 6)).toBe(3);
     expect((await request('GET', carts(`/${id}`))).body.status).toBe('checked-out');
   });

@@ -1,4 +1,4 @@
-import { createServer, type Server, request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest, type Server } from 'node:http';
 
 /**
  * A real HTTP hop between two services that can hold back answers: the way to make a response arrive too

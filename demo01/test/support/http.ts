@@ -10,7 +10,10 @@ export async function request<T = any>(
   url: string,
   options: { json?: unknown; body?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<JsonResponse<T>> {
-  const headers = { ...(options.json !== undefined && { 'content-type': 'application/json' }), ...options.headers };
+  const headers = {
+    ...(options.json !== undefined && { 'content-type': 'application/json' }),
+    ...options.headers,
+  };
   const response = await fetch(url, {
     method,
     headers,

@@ -35,7 +35,14 @@ export async function startStage(overrides: Record<string, string> = {}): Promis
   const url = {} as Record<ApiName, string>;
   const running = {} as Record<ApiName, RunningService>;
   // Dependencies first, so that each caller is given the real URL of what it calls.
-  const order: ApiName[] = ['number-api', 'inventory-api', 'book-api', 'cd-api', 'dvd-api', 'shoppingcart-api'];
+  const order: ApiName[] = [
+    'number-api',
+    'inventory-api',
+    'book-api',
+    'cd-api',
+    'dvd-api',
+    'shoppingcart-api',
+  ];
   for (const name of order) {
     const env = {
       PORT: '0',

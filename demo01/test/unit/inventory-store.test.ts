@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { stockFixtures } from '../../src/services/inventory-api/fixtures.js';
-import { InventoryStore } from '../../src/services/inventory-api/store.js';
 import { books } from '../../src/services/book-api/definition.js';
 import { cds } from '../../src/services/cd-api/definition.js';
 import { dvds } from '../../src/services/dvd-api/definition.js';
+import { stockFixtures } from '../../src/services/inventory-api/fixtures.js';
+import { InventoryStore } from '../../src/services/inventory-api/store.js';
 
 describe('InventoryStore', () => {
   it('has a stock record for every seeded catalog item, some of them at 0', () => {

@@ -17,9 +17,21 @@ export const dvds: CatalogDefinition<typeof fields> = {
   fields,
   fixtures: [
     { title: 'Casablanca', director: 'Michael Curtiz', year: 1942, price: 9.99, durationMinutes: 102 },
-    { title: 'The Matrix', director: 'Lana and Lilly Wachowski', year: 1999, price: 12.99, durationMinutes: 136 },
+    {
+      title: 'The Matrix',
+      director: 'Lana and Lilly Wachowski',
+      year: 1999,
+      price: 12.99,
+      durationMinutes: 136,
+    },
     { title: 'Spirited Away', director: 'Hayao Miyazaki', year: 2001, price: 14.99, durationMinutes: 125 },
-    { title: 'Back to the Future', director: 'Robert Zemeckis', year: 1985, price: 11.5, durationMinutes: 116 },
+    {
+      title: 'Back to the Future',
+      director: 'Robert Zemeckis',
+      year: 1985,
+      price: 11.5,
+      durationMinutes: 116,
+    },
     { title: 'Alien', director: 'Ridley Scott', year: 1979, price: 10.99, durationMinutes: 117 },
     { title: 'Amélie', director: 'Jean-Pierre Jeunet', year: 2001, price: 8.99, durationMinutes: 122 },
     { title: 'The Princess Bride', director: 'Rob Reiner', year: 1987, price: 9.5, durationMinutes: 98 },

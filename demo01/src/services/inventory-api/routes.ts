@@ -8,7 +8,9 @@ const quantityBody = z.strictObject({ quantity: intRange(0, 1_000_000) });
 
 const reservationBody = z.strictObject({
   items: z
-    .array(z.strictObject({ type: itemType, id, quantity: intRange(1, 1_000_000) }), { error: 'must be an array' })
+    .array(z.strictObject({ type: itemType, id, quantity: intRange(1, 1_000_000) }), {
+      error: 'must be an array',
+    })
     .min(1, 'must hold at least 1 item')
     .max(50, 'must hold at most 50 items'),
 });
@@ -52,11 +54,18 @@ export function inventoryRoutes(store: InventoryStore): Router {
         res.status(200).json(outcome.reservation);
         return;
       case 'key-reused':
-        throw new HttpProblem(422, `Idempotency-Key "${key}" was already used for a reservation with other items`);
+        throw new HttpProblem(
+          422,
+          `Idempotency-Key "${key}" was already used for a reservation with other items`,
+        );
       case 'short':
-        throw new HttpProblem(409, `not enough stock for ${outcome.short.map((s) => `${s.type} ${s.id}`).join(', ')}`, {
-          short: outcome.short,
-        });
+        throw new HttpProblem(
+          409,
+          `not enough stock for ${outcome.short.map((s) => `${s.type} ${s.id}`).join(', ')}`,
+          {
+            short: outcome.short,
+          },
+        );
     }
   });
 

@@ -23,7 +23,7 @@ export interface ShortItem extends ItemRef {
 export type ReserveOutcome =
   | { kind: 'reserved'; reservation: Reservation }
   | { kind: 'replayed'; reservation: Reservation }
-  | { kind: 'key-reused'; }
+  | { kind: 'key-reused' }
   | { kind: 'short'; short: ShortItem[] };
 
 const keyOf = (type: ItemType, id: number) => `${type}/${id}`;
@@ -50,7 +50,7 @@ export class InventoryStore {
 
   constructor() {
     for (const [type, quantities] of Object.entries(stockFixtures) as [ItemType, number[]][]) {
-      quantities.forEach((quantity, index) => this.set(type, index + 1, quantity));
+      for (const [index, quantity] of quantities.entries()) this.set(type, index + 1, quantity);
     }
   }
 

@@ -25,7 +25,10 @@ export class CatalogClient {
   /** The item, or undefined when its catalog says it does not exist. */
   async find({ type, id }: ItemRef): Promise<CatalogItem | undefined> {
     const catalog = this.dependencies[type];
-    const reply = await catalog.call<{ title?: unknown; price?: unknown }>('GET', `/api/${collections[type]}/${id}`);
+    const reply = await catalog.call<{ title?: unknown; price?: unknown }>(
+      'GET',
+      `/api/${collections[type]}/${id}`,
+    );
     if (reply.status === 404) return undefined;
     const { title, price } = reply.body ?? {};
     if (reply.status !== 200 || typeof title !== 'string' || typeof price !== 'number') {

@@ -21,7 +21,10 @@ export function cartRoutes(store: CartStore, catalog: CatalogClient, inventory: 
   const mutable = (cart: StoredCart) => {
     if (cart.order) throw new HttpProblem(409, `cart ${cart.id} is already checked out`);
     if (cart.frozen) {
-      throw new HttpProblem(409, `cart ${cart.id} has a checkout whose outcome is not known yet: retry the checkout`);
+      throw new HttpProblem(
+        409,
+        `cart ${cart.id} has a checkout whose outcome is not known yet: retry the checkout`,
+      );
     }
     return cart;
   };
@@ -55,7 +58,8 @@ export function cartRoutes(store: CartStore, catalog: CatalogClient, inventory: 
     const cart = mutable(find(idParam(req)));
     const { type, id: itemId, quantity } = parseBody(addItemBody, req);
     const item = await catalog.find({ type, id: itemId });
-    if (!item) throw new HttpProblem(422, `${type} ${itemId} does not exist in ${catalog.dependencies[type].name}`);
+    if (!item)
+      throw new HttpProblem(422, `${type} ${itemId} does not exist in ${catalog.dependencies[type].name}`);
     res.json(store.addLine(mutable(cart), item, quantity));
   });
 
@@ -75,12 +79,16 @@ export function cartRoutes(store: CartStore, catalog: CatalogClient, inventory: 
     let attempt = checkouts.get(cart.id);
     const first = attempt === undefined;
     if (!attempt) {
-      if (cart.lines.length === 0) throw new HttpProblem(422, `cart ${cart.id} is empty: nothing to check out`);
+      if (cart.lines.length === 0)
+        throw new HttpProblem(422, `cart ${cart.id} is empty: nothing to check out`);
       attempt = checkout(cart).finally(() => checkouts.delete(cart.id));
       checkouts.set(cart.id, attempt);
     }
     const order = await attempt;
-    res.status(first ? 201 : 200).location(`/api/carts/${cart.id}`).json(order);
+    res
+      .status(first ? 201 : 200)
+      .location(`/api/carts/${cart.id}`)
+      .json(order);
   });
 
   return router;

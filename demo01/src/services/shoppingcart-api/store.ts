@@ -58,7 +58,13 @@ export class CartStore {
     const line = cart.lines.find((l) => l.type === item.type && l.id === item.id);
     if (line) line.quantity += quantity;
     else
-      cart.lines.push({ type: item.type, id: item.id, title: item.title, unitPriceCents: toCents(item.price), quantity });
+      cart.lines.push({
+        type: item.type,
+        id: item.id,
+        title: item.title,
+        unitPriceCents: toCents(item.price),
+        quantity,
+      });
     return this.view(cart);
   }
 

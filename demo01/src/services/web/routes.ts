@@ -23,7 +23,9 @@ export function storefrontRoutes(): Router {
     const base = `${req.protocol}://${req.hostname}`;
     res.json({
       stage,
-      apis: Object.fromEntries(Object.entries(apis).map(([name, service]) => [name, `${base}:${defaultPorts[service]}`])),
+      apis: Object.fromEntries(
+        Object.entries(apis).map(([name, service]) => [name, `${base}:${defaultPorts[service]}`]),
+      ),
     });
   });
   router.use(express.static(staticDir, { index: 'index.html', maxAge: 0 }));

@@ -1,0 +1,20 @@
+// Runs first on the root's `npm start` and `npm test`, in plain JavaScript so that an old Node gets a sentence,
+// not a stack trace; then installs the root's own tools when they are missing or out of date.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 12)) {
+  console.error(
+    `This project needs Node.js 24 LTS (at least 22.12); this is Node ${process.versions.node}.\n` +
+      'Install Node 24 (https://nodejs.org, or `nvm install 24`, or `npm install --prefix ~/node24 node@24` and put ' +
+      '~/node24/node_modules/.bin first on PATH), or run a stage with Docker: `cd demo01 && docker compose up`.',
+  );
+  process.exit(1);
+}
+
+const installed = 'node_modules/.package-lock.json';
+if (!existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lock.json').mtimeMs) {
+  console.log('installing the root tools (npm ci)');
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
+}

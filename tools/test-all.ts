@@ -1,0 +1,174 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { daemonAnswers } from './containers/docker.ts';
+import { ensureInstalled, type LocalStage, startLocalStage } from './lib/stage-process.ts';
+import { existingStages, repoRoot } from './stage/stages.ts';
+
+/**
+ * `npm test`: every layer of every stage that this machine can run, then one summary of what ran, what was
+ * skipped and why. With CI=true a skipped layer is a failure. Options: `-- demo01 demo02` picks stages,
+ * `--layers unit,browser` picks layers.
+ */
+
+const root = repoRoot();
+const ci = process.env.CI === 'true';
+const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const args = process.argv.slice(2);
+const layersArg = args.find((a) => a.startsWith('--layers='))?.slice('--layers='.length);
+const allLayers = ['tools', 'unit+integration', 'browser', 'docs', 'containers'] as const;
+type Layer = (typeof allLayers)[number];
+const chosenLayers = new Set<string>(layersArg ? layersArg.split(',') : allLayers);
+const chosenStages = args.filter((a) => !a.startsWith('--'));
+const stages = chosenStages.length > 0 ? chosenStages : existingStages(root);
+
+interface Outcome {
+  layer: Layer;
+  stage: string;
+  result: 'passed' | 'failed' | 'skipped';
+  passed: number;
+  failed: number;
+  seconds: number;
+  note: string;
+}
+const outcomes: Outcome[] = [];
+
+function heading(text: string) {
+  console.log(`\n\x1b[1m━━ ${text}\x1b[0m`);
+}
+
+/** Runs vitest in a folder, with the usual console output plus a JSON report to count tests. */
+function vitest(cwd: string, files: string[], env: Record<string, string>, report: string) {
+  rmSync(report, { force: true });
+  const run = spawnSync(
+    'npx',
+    ['vitest', 'run', ...files, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    {
+      cwd,
+      stdio: 'inherit',
+      env: { ...process.env, ...env },
+    },
+  );
+  const json = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')) : undefined;
+  return {
+    ok: run.status === 0,
+    passed: (json?.numPassedTests as number) ?? 0,
+    failed: (json?.numFailedTests as number) ?? (run.status === 0 ? 0 : 1),
+    skipped: (json?.numPendingTests as number) ?? 0,
+  };
+}
+
+async function layer(
+  name: Layer,
+  stage: string,
+  run: () => Promise<Omit<Outcome, 'layer' | 'stage' | 'seconds'>>,
+) {
+  if (!chosenLayers.has(name)) return;
+  heading(`${name}${stage ? ` · ${stage}` : ''}`);
+  const started = performance.now();
+  let outcome: Omit<Outcome, 'layer' | 'stage' | 'seconds'>;
+  try {
+    outcome = await run();
+  } catch (err) {
+    outcome = { result: 'failed', passed: 0, failed: 1, note: (err as Error).message.split('\n')[0] ?? '' };
+    console.error(err);
+  }
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  outcomes.push({ layer: name, stage, seconds, ...outcome });
+}
+
+const fromVitest = (r: ReturnType<typeof vitest>, note = '') => ({
+  result: (r.ok ? (r.passed === 0 && r.skipped > 0 ? 'skipped' : 'passed') : 'failed') as Outcome['result'],
+  passed: r.passed,
+  failed: r.failed,
+  note: r.ok && r.passed === 0 && r.skipped > 0 ? `all ${r.skipped} tests skipped ${note}` : note,
+});
+
+const skipped = (note: string) => ({ result: 'skipped' as const, passed: 0, failed: 0, note });
+
+const output = join(root, '.test-output');
+mkdirSync(output, { recursive: true });
+
+await layer('tools', '', async () =>
+  fromVitest(vitest(root, ['tools/test'], {}, join(output, 'tools.json')), '(stage tooling, compose files)'),
+);
+
+for (const stage of stages) {
+  const stageDir = join(root, stage);
+  if (!existsSync(join(stageDir, 'package.json'))) {
+    console.error(`no stage at ${relative(root, stageDir) || stageDir}`);
+    process.exit(2);
+  }
+  ensureInstalled(stageDir, ci);
+  const reportDir = join(output, stage);
+  mkdirSync(reportDir, { recursive: true });
+
+  await layer('unit+integration', stage, async () =>
+    fromVitest(vitest(stageDir, [], {}, join(reportDir, 'unit-integration.json'))),
+  );
+
+  // The browser and docs layers share one running stage, started as `npm start` does.
+  let running: LocalStage | undefined;
+  const needsStage = chosenLayers.has('browser') || chosenLayers.has('docs');
+  if (needsStage) {
+    try {
+      running = await startLocalStage(stageDir);
+      console.log(`${stage} ready in ${running.readyAfterMs} ms (local processes)`);
+    } catch (err) {
+      console.error((err as Error).message);
+    }
+  }
+  const e2eEnv = { STAGE: stage, STOREFRONT_URL: 'http://localhost:8080' };
+  const notRunning = { result: 'failed' as const, passed: 0, failed: 1, note: 'the stage did not start' };
+
+  await layer('browser', stage, async () => {
+    if (!existsSync(chromium)) return skipped(`no Chromium at ${chromium} (apt-get install chromium)`);
+    if (!running) return notRunning;
+    return fromVitest(vitest(root, ['tools/e2e/browser.test.ts'], e2eEnv, join(reportDir, 'browser.json')));
+  });
+  await layer('docs', stage, async () => {
+    if (!running) return notRunning;
+    return fromVitest(vitest(root, ['tools/e2e/docs.test.ts'], e2eEnv, join(reportDir, 'docs.json')));
+  });
+  await running?.stop();
+
+  await layer('containers', stage, async () => {
+    const mayStartDaemon = process.getuid?.() === 0 && (ci || process.env.PIE_START_DOCKER === '1');
+    if (!(await daemonAnswers()) && !mayStartDaemon) {
+      return skipped(
+        'no Docker daemon (start one, or as root set PIE_START_DOCKER=1 to let the tests start it)',
+      );
+    }
+    return fromVitest(
+      vitest(
+        root,
+        ['tools/containers/containers.test.ts'],
+        { STAGE: stage },
+        join(reportDir, 'containers.json'),
+      ),
+    );
+  });
+}
+
+heading('summary');
+const width = Math.max(...outcomes.map((o) => `${o.layer} ${o.stage}`.length));
+for (const o of outcomes) {
+  const mark =
+    o.result === 'passed'
+      ? '\x1b[32mran    \x1b[0m'
+      : o.result === 'failed'
+        ? '\x1b[31mFAILED \x1b[0m'
+        : '\x1b[33mskipped\x1b[0m';
+  const counts = o.result === 'skipped' ? '' : `${o.passed} passed, ${o.failed} failed`;
+  console.log(
+    `${`${o.layer} ${o.stage}`.padEnd(width)}  ${mark}  ${counts.padEnd(24)} ${String(o.seconds).padStart(6)} s  ${o.note}`,
+  );
+}
+const failedLayers = outcomes.filter((o) => o.result === 'failed');
+const skippedLayers = outcomes.filter((o) => o.result === 'skipped');
+if (ci && skippedLayers.length > 0)
+  console.log(`CI=true: ${skippedLayers.length} skipped layer(s) count as failures`);
+const passed = outcomes.reduce((sum, o) => sum + o.passed, 0);
+const failed = outcomes.reduce((sum, o) => sum + o.failed, 0) + (ci ? skippedLayers.length : 0);
+console.log(`\ntests: ${passed} passed, ${failed} failed`);
+process.exit(failedLayers.length > 0 || (ci && skippedLayers.length > 0) ? 1 : 0);

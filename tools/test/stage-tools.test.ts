@@ -1,0 +1,277 @@
+// The stage tools, run as a user runs them: real CLIs as child processes in throw-away repos.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const toolPath = (name: string) => fileURLToPath(new URL(`../stage/${name}.ts`, import.meta.url));
+
+// Without INIT_CWD from an outer `npm run`, the tools resolve relative paths from the cwd we give them.
+const identity = {
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@t',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@t',
+};
+const env: NodeJS.ProcessEnv = { ...process.env, ...identity };
+delete env.INIT_CWD;
+
+function run(cwd: string, tool: string, ...args: string[]) {
+  const r = spawnSync(process.execPath, [toolPath(tool), ...args], { cwd, env, encoding: 'utf8' });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync('git', ['-c', 'commit.gpgsign=false', ...args], { cwd, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A temp folder with the given files; a git repo with one commit unless `repo` is false. */
+function tree(files: Record<string, string>, repo = true): string {
+  const root = mkdtempSync(join(tmpdir(), 'stage-tools-'));
+  dirs.push(root);
+  for (const [path, content] of Object.entries(files)) write(root, path, content);
+  if (repo) {
+    git(root, 'init', '-q');
+    git(root, 'add', '-A');
+    git(root, 'commit', '-qm', 'stages');
+  }
+  return root;
+}
+
+function write(root: string, path: string, content: string): void {
+  mkdirSync(dirname(join(root, path)), { recursive: true });
+  writeFileSync(join(root, path), content);
+}
+
+const read = (root: string, path: string) => readFileSync(join(root, path), 'utf8');
+const manifest = (stage: string, changes: string[]) => JSON.stringify({ stage, changes }, null, 2);
+const book = (line3: string) => ['title', 'author', line3, 'price', 'stock', 'isbn', 'year', ''].join('\n');
+
+describe('stage:diff', () => {
+  const stages = () =>
+    tree({
+      'demo01/stage.json': manifest('demo01', []),
+      'demo01/src/a.ts': 'one\nsame\n',
+      'demo01/node_modules/x/index.js': 'old',
+      'demo01/dist/a.js': 'old',
+      'demo01/package-lock.json': '{}',
+      'demo01/tsconfig.tsbuildinfo': 'old',
+      'demo02/stage.json': manifest('demo02', ['src/a.ts', 'src/b.ts']),
+      'demo02/src/a.ts': 'two\nsame\n',
+      'demo02/src/b.ts': 'new\n',
+      'demo02/node_modules/x/index.js': 'new',
+      'demo02/dist/a.js': 'new',
+      'demo02/package-lock.json': '{"v":2}',
+      'demo02/tsconfig.tsbuildinfo': 'new',
+    });
+
+  it('shows the change with stage-relative paths, without node_modules, dist or lockfiles', () => {
+    const { code, out } = run(stages(), 'diff', 'demo01', 'demo02');
+    expect(code).toBe(0);
+    expect(out).toContain('diff --git a/src/a.ts b/src/a.ts\n');
+    expect(out).toContain('--- a/src/a.ts\n+++ b/src/a.ts\n');
+    expect(out).toContain('-one\n+two\n');
+    expect(out).toContain('--- /dev/null\n+++ b/src/b.ts\n');
+    expect(out).not.toMatch(/node_modules|dist|package-lock|tsbuildinfo|demo01\//);
+  });
+
+  it('prints a stat with a total line', () => {
+    const { code, out } = run(stages(), 'diff', 'demo01', 'demo02', '--stat');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^ src\/a\.ts +\| \+1 -1$/m);
+    expect(out).toMatch(/^ src\/b\.ts +\| \+1 -0$/m);
+    expect(out).toMatch(/^ 3 files changed, \d+ insertions\(\+\), \d+ deletions\(-\)$/m);
+    expect(out).not.toContain('node_modules');
+  });
+
+  it('says "no differences" for identical stages', () => {
+    const { code, out } = run(stages(), 'diff', 'demo01', 'demo01');
+    expect([code, out]).toEqual([0, 'no differences\n']);
+  });
+
+  it('diffs two copies of a folder by path, outside a git checkout', () => {
+    const root = tree({ 'demo01/src/a.ts': 'one\n', 'demo01/node_modules/m.js': 'x' }, false);
+    cpSync(join(root, 'demo01'), join(root, 'copies/left'), { recursive: true });
+    cpSync(join(root, 'demo01'), join(root, 'copies/right'), { recursive: true });
+    write(root, 'copies/right/src/a.ts', 'uno\n');
+    write(root, 'copies/right/node_modules/m.js', 'y');
+    const { code, out } = run(join(root, 'copies'), 'diff', 'left', join(root, 'copies/right'));
+    expect(code).toBe(0);
+    expect(out).toContain('--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1 +1 @@\n-one\n+uno\n');
+    expect(out).not.toContain('node_modules');
+  });
+
+  it('prints usage on wrong arguments', () => {
+    const { code, err } = run(stages(), 'diff', 'demo01');
+    expect(code).toBe(2);
+    expect(err).toContain('usage:');
+  });
+});
+
+describe('stage:check', () => {
+  const stages = (declared02: string[], declared03: string[]) =>
+    tree({
+      'demo01/stage.json': manifest('demo01', []),
+      'demo01/src/lib/server.ts': 'server\n',
+      'demo01/package-lock.json': '{}',
+      'demo02/stage.json': manifest('demo02', declared02),
+      'demo02/src/lib/server.ts': 'server + registry\n',
+      'demo02/src/lib/registry/client.ts': 'registry\n',
+      'demo02/package-lock.json': '{"etcd":1}',
+      'demo03/stage.json': manifest('demo03', declared03),
+      'demo03/src/lib/server.ts': 'server + registry\n',
+      'demo03/src/lib/registry/client.ts': 'registry\n',
+      'demo03/src/lib/balancer.ts': 'round robin\n',
+    });
+
+  it('passes when every difference is declared', () => {
+    const { code, out } = run(
+      stages(['src/lib/server.ts', 'src/lib/registry/**'], ['src/lib/*.ts']),
+      'check',
+    );
+    expect(code).toBe(0);
+    expect(out).toContain('demo01 → demo02: ok');
+    expect(out).toContain('demo02 → demo03: ok');
+  });
+
+  it('fails naming an undeclared file', () => {
+    const { code, out } = run(stages(['src/lib/server.ts'], ['src/lib/balancer.ts']), 'check');
+    expect(code).toBe(1);
+    expect(out).toContain('undeclared (added): src/lib/registry/client.ts');
+    expect(out).toContain('demo02 → demo03: ok');
+  });
+
+  it('fails on a stale entry', () => {
+    const { code, out } = run(stages(['src/lib/**'], ['src/lib/balancer.ts', 'src/lib/gone.ts']), 'check');
+    expect(code).toBe(1);
+    expect(out).toContain('"src/lib/gone.ts" matches no file that differs');
+  });
+
+  it('has nothing to compare with one stage', () => {
+    const { code, out } = run(tree({ 'demo01/stage.json': manifest('demo01', []) }), 'check');
+    expect(code).toBe(0);
+    expect(out).toContain('nothing to compare');
+  });
+});
+
+describe('stage:carry', () => {
+  // demo02 is a copy of demo01; demo03 changed line 3 of book.ts on its own.
+  const stages = () =>
+    tree({
+      'demo01/src/book.ts': book('price = 1'),
+      'demo01/src/number.ts': 'isbn = bad\n',
+      'demo02/src/book.ts': book('price = 1'),
+      'demo02/src/number.ts': 'isbn = bad\n',
+      'demo03/src/book.ts': book('price = 2'),
+      'demo03/src/number.ts': 'isbn = bad\n',
+    });
+
+  function commitFix(root: string, path: string, from: string, to: string): void {
+    write(root, path, read(root, path).replace(from, to));
+    git(root, 'commit', '-qam', `fix ${path}`);
+  }
+
+  it('applies a fix from demo01 to demo02 and demo03, then knows it is applied', () => {
+    const root = stages();
+    write(root, 'README.md', 'not a stage file\n');
+    git(root, 'add', 'README.md');
+    commitFix(root, 'demo01/src/number.ts', 'bad', 'good');
+
+    const first = run(root, 'carry', 'demo01', 'HEAD');
+    expect(first.code).toBe(0);
+    expect(first.out).toContain('ignoring README.md');
+    expect(first.out).toContain('demo02: applied');
+    expect(first.out).toContain('demo03: applied');
+    expect(read(root, 'demo02/src/number.ts')).toBe('isbn = good\n');
+    expect(read(root, 'demo03/src/number.ts')).toBe('isbn = good\n');
+
+    const again = run(root, 'carry', 'demo01', 'HEAD');
+    expect(again.out).toContain('demo02: already applied');
+    expect(again.code).toBe(0);
+  });
+
+  it('reports a conflict where demo03 diverged, and says what it changed', () => {
+    const root = stages();
+    commitFix(root, 'demo01/src/book.ts', 'price = 1', 'price = 10');
+    const { code, out } = run(root, 'carry', 'demo01', 'HEAD');
+    expect(code).toBe(1);
+    expect(out).toContain('demo02: applied');
+    expect(out).toContain('demo03: did not apply cleanly: demo03/src/book.ts');
+    expect(read(root, 'demo02/src/book.ts')).toBe(book('price = 10'));
+    expect(read(root, 'demo03/src/book.ts')).toContain('<<<<<<<'); // left for the maintainer, and said so
+    expect(out).toContain('demo03 is partly changed: demo03/src/book.ts');
+  });
+
+  it('merges a fix whose context diverged (3-way), then knows it is applied', () => {
+    const root = stages();
+    write(root, 'demo03/src/book.ts', book('price = 1').replace('author', 'writer'));
+    git(root, 'commit', '-qam', 'demo03 renames a field');
+    commitFix(root, 'demo01/src/book.ts', 'stock', 'stock = 0');
+    const first = run(root, 'carry', 'demo01', 'HEAD');
+    expect(first.out).toContain('demo03: applied (3-way merge');
+    expect(read(root, 'demo03/src/book.ts')).toBe(
+      book('price = 1').replace('author', 'writer').replace('stock', 'stock = 0'),
+    );
+    const again = run(root, 'carry', 'demo01', 'HEAD');
+    expect(again.out).toContain('demo02: already applied');
+    expect(again.out).toContain('demo03: already applied');
+    expect(again.code).toBe(0);
+  });
+
+  it('changes nothing in a dry run', () => {
+    const root = stages();
+    commitFix(root, 'demo01/src/book.ts', 'price = 1', 'price = 10');
+    const { code, out } = run(root, 'carry', 'demo01', 'HEAD', '--dry-run');
+    expect(code).toBe(1);
+    expect(out).toContain('demo02: would apply');
+    expect(out).toContain('demo03: did not apply cleanly: demo03/src/book.ts');
+    expect(git(root, 'status', '--porcelain')).toBe('');
+  });
+
+  it('applies a patch file outside a git checkout, all or nothing per stage', () => {
+    const root = tree(
+      {
+        'demo01/src/book.ts': book('price = 10'),
+        'demo02/src/book.ts': book('price = 1'),
+        'demo03/src/book.ts': book('price = 2'),
+        'fix.patch': [
+          'Subject: fix the price',
+          '',
+          'diff --git a/demo01/src/book.ts b/demo01/src/book.ts',
+          '--- a/demo01/src/book.ts',
+          '+++ b/demo01/src/book.ts',
+          '@@ -2,3 +2,3 @@',
+          ' author',
+          '-price = 1',
+          '+price = 10',
+          ' price',
+          '',
+        ].join('\n'),
+      },
+      false,
+    );
+    const { code, out } = run(root, 'carry', 'demo01', 'fix.patch');
+    expect(code).toBe(1);
+    expect(out).toContain('demo02: applied');
+    expect(out).toMatch(
+      /demo03: did not apply cleanly: demo03\/src\/book\.ts\n {4}nothing was changed in demo03/,
+    );
+    expect(read(root, 'demo02/src/book.ts')).toBe(book('price = 10'));
+    expect(read(root, 'demo03/src/book.ts')).toBe(book('price = 2'));
+  });
+
+  it('prints usage on wrong arguments', () => {
+    const { code, err } = run(stages(), 'carry', 'demo04', 'HEAD');
+    expect(code).toBe(2);
+    expect(err).toContain('usage:');
+  });
+});
