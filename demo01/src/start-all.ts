@@ -27,6 +27,7 @@ function prefixLines(name: string, colour: number, stream: NodeJS.ReadableStream
 
 const children = new Map<ServiceName, ChildProcess>();
 let stopping = false;
+let allReady = false;
 
 function stopAll(exitCode: number) {
   if (stopping) return;
@@ -88,8 +89,12 @@ serviceNames.forEach((name, index) => {
   prefixLines(name, colour, child.stderr, process.stderr);
   child.on('exit', (code, signal) => {
     if (stopping) return;
-    console.error(`${name} exited (${signal ?? `code ${code}`}); stopping the other services`);
-    stopAll(1);
+    // Before the stage is up, a failure stops everything; afterwards a service stopped on purpose (a lab
+    // exercise, a demo) leaves the others running, so its absence can be seen.
+    if (!allReady) {
+      console.error(`${name} exited (${signal ?? `code ${code}`}) before it was ready; stopping the other services`);
+      stopAll(1);
+    } else console.error(`${name} exited (${signal ?? `code ${code}`}); the other services keep running`);
   });
   children.set(name, child);
 });
@@ -101,6 +106,7 @@ try {
   const deadline = Date.now() + readyTimeoutMs;
   await Promise.all(serviceNames.map((name) => waitUntilReady(name, deadline)));
   if (!stopping) {
+    allReady = true;
     const ms = Math.round(performance.now() - started);
     console.log(`all ${serviceNames.length} services ready in ${ms} ms`);
     for (const name of serviceNames)

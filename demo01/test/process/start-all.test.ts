@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { defaultPorts, serviceNames } from '../../src/lib/config.js';
-import { spawnCompiled, waitFor } from '../support/processes.js';
+import { spawnCompiled, stageDir, waitFor } from '../support/processes.js';
 
 /** `npm start` uses the fixed ports; these tests need them free. */
 describe('the local runner (npm start)', () => {
@@ -14,6 +15,12 @@ describe('the local runner (npm start)', () => {
         const response = await fetch(`http://127.0.0.1:${defaultPorts[name]}/health/ready`);
         expect(response.status).toBe(200);
       }
+      // One service stopped on purpose, as the lab does: the others keep running.
+      spawnSync('pkill', ['-TERM', '-f', `${stageDir}/dist/services/number-api/main.js`]);
+      await waitFor('number-api to exit', () => runner.output().includes('number-api exited'));
+      expect(runner.output()).toContain('the other services keep running');
+      expect((await fetch(`http://127.0.0.1:${defaultPorts['book-api']}/health/live`)).status).toBe(200);
+
       runner.child.kill('SIGINT');
       expect(await runner.exited).toBe(0);
       for (const name of serviceNames) {
