@@ -67,7 +67,7 @@ function portIsFree(port: number): Promise<boolean> {
   });
 }
 
-const busy: string[] = [];
+const busy: ServiceName[] = [];
 for (const name of serviceNames) if (!(await portIsFree(defaultPorts[name]))) busy.push(name);
 if (busy.length > 0) {
   for (const name of busy) console.error(`port ${defaultPorts[name]} (${name}) is already in use`);
@@ -92,7 +92,9 @@ serviceNames.forEach((name, index) => {
     // Before the stage is up, a failure stops everything; afterwards a service stopped on purpose (a lab
     // exercise, a demo) leaves the others running, so its absence can be seen.
     if (!allReady) {
-      console.error(`${name} exited (${signal ?? `code ${code}`}) before it was ready; stopping the other services`);
+      console.error(
+        `${name} exited (${signal ?? `code ${code}`}) before it was ready; stopping the other services`,
+      );
       stopAll(1);
     } else console.error(`${name} exited (${signal ?? `code ${code}`}); the other services keep running`);
   });
