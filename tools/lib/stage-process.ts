@@ -23,17 +23,31 @@ export interface LocalStage {
 export async function startLocalStage(stageDir: string, timeoutMs = 60_000): Promise<LocalStage> {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: stageDir, stdio: 'inherit' });
   const started = performance.now();
+  // Its own process group, so that nothing it started can outlive it, whatever happens to this process.
   const child = spawn(process.execPath, ['dist/start-all.js'], {
     cwd: stageDir,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
+  const killGroup = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', killGroup);
   let output = '';
   child.stdout?.on('data', (chunk) => (output += chunk));
   child.stderr?.on('data', (chunk) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  /** Ctrl-C, as a person stops it; whatever is left after 15 s is killed. */
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+    const force = setTimeout(killGroup, 15_000);
     await exited;
+    clearTimeout(force);
+    killGroup();
   };
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(

@@ -30,13 +30,14 @@ export function listen(app: Express, { config }: ServiceContext): Promise<Runnin
       const stop = () =>
         new Promise<void>((done) => {
           const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-          force.unref();
+          // A keep-alive connection goes idle once its in-flight request is answered: close it then, rather
+          // than wait for the client to hang up.
+          const sweep = setInterval(() => server.closeIdleConnections(), 50);
           server.close(() => {
             clearTimeout(force);
+            clearInterval(sweep);
             done();
           });
-          // Idle keep-alive sockets would hold close() open; in-flight requests finish first.
-          server.closeIdleConnections();
         });
       resolve({ server, port, stop });
     });

@@ -42,7 +42,7 @@ describe('a service process', () => {
         expect.objectContaining({ service: 'book-api', method: 'POST', path: '/api/books', status: 201 }),
       );
     } finally {
-      book.child.kill('SIGKILL');
+      book.killAll();
       number.child.kill('SIGTERM');
       await slowNumbers.stop();
     }

@@ -9,7 +9,12 @@ describe('the local runner (npm start)', () => {
   it('starts every service with prefixed logs, reports them ready, and stops them all on Ctrl-C', async () => {
     const runner = spawnCompiled('dist/start-all.js');
     try {
-      await waitFor('all services ready', () => runner.output().includes('services ready in'), 30_000);
+      await waitFor(
+        'all services ready',
+        () => runner.output().includes('services ready in'),
+        30_000,
+        runner.output,
+      );
       for (const name of serviceNames) {
         expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| \\{.*"msg":"listening"`, 'm'));
         const response = await fetch(`http://127.0.0.1:${defaultPorts[name]}/health/ready`);
@@ -17,7 +22,12 @@ describe('the local runner (npm start)', () => {
       }
       // One service stopped on purpose, as the lab does: the others keep running.
       spawnSync('pkill', ['-TERM', '-f', `${stageDir}/dist/services/number-api/main.js`]);
-      await waitFor('number-api to exit', () => runner.output().includes('number-api exited'));
+      await waitFor(
+        'number-api to exit',
+        () => runner.output().includes('number-api exited'),
+        15_000,
+        runner.output,
+      );
       expect(runner.output()).toContain('the other services keep running');
       expect((await fetch(`http://127.0.0.1:${defaultPorts['book-api']}/health/live`)).status).toBe(200);
 
@@ -28,7 +38,7 @@ describe('the local runner (npm start)', () => {
         await expect(fetch(`http://127.0.0.1:${defaultPorts[name]}/health/live`)).rejects.toThrow();
       }
     } finally {
-      runner.child.kill('SIGKILL');
+      runner.killAll();
     }
   });
 
