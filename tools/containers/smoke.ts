@@ -59,7 +59,9 @@ export async function smoke(
         signal: AbortSignal.timeout(10_000),
       });
     } catch (error) {
-      throw new Error(`${method} ${url}: no answer (${(error as Error).cause ?? (error as Error).message})`);
+      throw new Error(`${method} ${url}: no answer (${(error as Error).cause ?? (error as Error).message})`, {
+        cause: error,
+      });
     }
     const text = await res.text();
     let json: unknown;

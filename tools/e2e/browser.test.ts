@@ -36,6 +36,7 @@ beforeAll(async () => {
     throw new Error(
       `the storefront is not reachable at ${STOREFRONT_URL} (${(error as Error).message}). ` +
         'Start the stage first (e.g. `cd demo01 && npm start`) or set STOREFRONT_URL.',
+      { cause: error },
     );
   }
   try {
@@ -54,6 +55,7 @@ beforeAll(async () => {
   } catch (error) {
     throw new Error(
       `could not start ${CHROMIUM} (install Debian's chromium package): ${(error as Error).message}`,
+      { cause: error },
     );
   }
 }, 30_000);

@@ -118,7 +118,7 @@ export function readManifest(stageDir: string): Manifest {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
+    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   const changes = (json as { changes?: unknown }).changes;
   if (!Array.isArray(changes) || !changes.every((c) => typeof c === 'string')) {

@@ -49,13 +49,13 @@ export class Dependency {
     if (response.status >= 500) {
       throw this.unavailable(`answered ${response.status}`);
     }
-    let body: unknown = null;
+    let body: T;
     try {
       body = text ? JSON.parse(text) : null;
     } catch {
       throw this.unavailable('answered with a body that is not JSON');
     }
-    return { status: response.status, body: body as T, servedBy: response.headers.get('x-served-by') };
+    return { status: response.status, body, servedBy: response.headers.get('x-served-by') };
   }
 
   /** A readiness check: this dependency answers its liveness probe. */
