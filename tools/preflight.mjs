@@ -1,5 +1,6 @@
 // Runs first on the root's `npm start` and `npm test`, in plain JavaScript so that an old Node gets a sentence,
-// not a stack trace; then installs the root's own tools when they are missing or out of date.
+// not a stack trace. With --install (for `npm test`) it then installs the root's own tools when they are missing
+// or out of date; `npm start` needs none of them.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
@@ -14,6 +15,7 @@ if (major < 22 || (major === 22 && minor < 12)) {
 }
 
 const installed = 'node_modules/.package-lock.json';
+if (!process.argv.includes('--install')) process.exit(0);
 if (!existsSync(installed) || statSync(installed).mtimeMs < statSync('package-lock.json').mtimeMs) {
   console.log('installing the root tools (npm ci)');
   execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { stdio: 'inherit' });
