@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ItemType } from '../lib/validation.js';
+import type { ItemType } from '../lib/contract.js';
 
 /**
  * What makes book-api, cd-api and dvd-api different: the names, the fields and the kind of number an

@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { z } from 'zod';
+import type { ItemType } from './contract.js';
 import { HttpProblem } from './problem.js';
 
 type FieldError = { path: string; message: string };
@@ -62,17 +63,10 @@ export const intRange = (min: number, max: number) =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
 
-export const itemTypes = ['book', 'cd', 'dvd'] as const;
-export type ItemType = (typeof itemTypes)[number];
+export const itemTypes = ['book', 'cd', 'dvd'] as const satisfies readonly ItemType[];
 export const itemType = z.enum(itemTypes, { error: 'must be one of book, cd, dvd' });
 
 /** A path parameter that must be an item type. */
 export function itemTypeParam(req: Request, name = 'type'): ItemType {
   return parse(itemType, req.params[name], `path parameter ${name}`);
-}
-
-/** A reference to an item in its catalog: {"type": "book", "id": 1}. */
-export interface ItemRef {
-  type: ItemType;
-  id: number;
 }

@@ -1,17 +1,16 @@
-/** Shapes of what the storefront reads from /config.json and the store's APIs (see API.md). */
+/** Shapes of what the storefront reads from /config.json and the store's APIs (docs/API.md). */
+import type { ItemType, Stage } from '../lib/contract.js';
 
-export type ItemType = 'book' | 'cd' | 'dvd';
+// The shapes the services answer with are the services' own: one module, compiled by both builds.
+export type { Cart, CartLine, ItemType, Order, StockRecord } from '../lib/contract.js';
+
 export const ITEM_TYPES: readonly ItemType[] = ['book', 'cd', 'dvd'];
 
 /** The APIs the browser talks to, as named in /config.json's `apis`. */
 export type ServiceName = ItemType | 'inventory' | 'cart';
 export const SERVICE_NAMES: readonly ServiceName[] = ['book', 'cd', 'dvd', 'inventory', 'cart'];
 
-export interface StageInfo {
-  stage: string;
-  number: number;
-  title: string;
-}
+export type StageInfo = Stage;
 
 export interface StoreConfig {
   stage: StageInfo;
@@ -64,33 +63,4 @@ export interface CatalogItem {
   code: string;
   /** pages, tracks or running time, when known, e.g. "310 pages" */
   extra?: string;
-}
-
-export interface StockRecord {
-  type: ItemType;
-  id: number;
-  quantity: number;
-}
-
-export interface CartLine {
-  type: ItemType;
-  id: number;
-  title: string;
-  unitPrice: number;
-  quantity: number;
-  lineTotal: number;
-}
-
-export interface Cart {
-  id: number;
-  status: 'open' | 'checked-out';
-  items: CartLine[];
-  total: number;
-}
-
-export interface Order {
-  orderId: number | string;
-  cartId: number;
-  items: CartLine[];
-  total: number;
 }

@@ -1,4 +1,4 @@
-import type { ItemType } from '../../lib/validation.js';
+import type { ItemType } from '../../lib/contract.js';
 
 /** Stock for every seeded catalog item (ids 1…n in each catalog); a few at 0 to show "out of stock". */
 export const stockFixtures: Record<ItemType, number[]> = {

@@ -1,10 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { ItemRef, ItemType } from '../../lib/validation.js';
+import type { ItemRef, ItemType, StockRecord } from '../../lib/contract.js';
 import { stockFixtures } from './fixtures.js';
-
-export interface StockRecord extends ItemRef {
-  quantity: number;
-}
 
 export interface ReservationLine extends ItemRef {
   quantity: number;

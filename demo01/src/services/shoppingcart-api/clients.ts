@@ -1,7 +1,7 @@
 import type { ServiceUrls } from '../../lib/config.js';
 import { Dependency } from '../../lib/http-client.js';
 import { HttpProblem } from '../../lib/problem.js';
-import type { ItemRef, ItemType } from '../../lib/validation.js';
+import type { ItemRef, ItemType } from '../../lib/contract.js';
 
 export interface CatalogItem extends ItemRef {
   title: string;

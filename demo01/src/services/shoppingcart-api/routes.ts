@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { HttpProblem, notFound } from '../../lib/problem.js';
 import { id, idParam, intRange, itemType, itemTypeParam, parseBody } from '../../lib/validation.js';
 import type { CatalogClient, InventoryClient } from './clients.js';
-import type { CartStore, Order, StoredCart } from './store.js';
+import type { Order } from '../../lib/contract.js';
+import type { CartStore, StoredCart } from './store.js';
 
 const addItemBody = z.strictObject({ type: itemType, id, quantity: intRange(1, 99) });
 

@@ -1,28 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { fromCents, toCents } from '../../lib/money.js';
-import type { ItemRef } from '../../lib/validation.js';
-
-export interface CartLine extends ItemRef {
-  title: string;
-  unitPrice: number;
-  quantity: number;
-  lineTotal: number;
-}
-
-export interface Cart {
-  id: number;
-  status: 'open' | 'checked-out';
-  items: CartLine[];
-  total: number;
-}
-
-export interface Order {
-  orderId: number;
-  cartId: number;
-  reservationId: number;
-  items: CartLine[];
-  total: number;
-}
+import type { Cart, ItemRef, Order } from '../../lib/contract.js';
 
 interface StoredCart {
   id: number;
