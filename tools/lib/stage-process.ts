@@ -19,15 +19,32 @@ export interface LocalStage {
   stop: () => Promise<void>;
 }
 
+export interface StartOptions {
+  /** Arguments for `dist/start-all.js`, as after `npm start --` (e.g. `['--scale', 'number-api=3']`). */
+  args?: string[];
+  /** Added to the environment of the stage. */
+  env?: Record<string, string>;
+  /** `npm run build` first (default true); false when the caller has just built the stage. */
+  build?: boolean;
+  /** Keep only the last this many characters of the output (default: all of it). */
+  outputLimit?: number;
+}
+
 /** Builds the stage and runs it as `npm start` does; resolves once every service is ready. */
-export async function startLocalStage(stageDir: string, timeoutMs = 60_000): Promise<LocalStage> {
-  execFileSync('npm', ['run', '-s', 'build'], { cwd: stageDir, stdio: 'inherit' });
+export async function startLocalStage(
+  stageDir: string,
+  timeoutMs = 60_000,
+  options: StartOptions = {},
+): Promise<LocalStage> {
+  if (options.build !== false)
+    execFileSync('npm', ['run', '-s', 'build'], { cwd: stageDir, stdio: 'inherit' });
   const started = performance.now();
   // Its own process group, so that nothing it started can outlive it, whatever happens to this process.
-  const child = spawn(process.execPath, ['dist/start-all.js'], {
+  const child = spawn(process.execPath, ['dist/start-all.js', ...(options.args ?? [])], {
     cwd: stageDir,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
+    env: { ...process.env, ...options.env },
   });
   const killGroup = () => {
     try {
@@ -38,8 +55,18 @@ export async function startLocalStage(stageDir: string, timeoutMs = 60_000): Pro
   };
   process.once('exit', killGroup);
   let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
+  let readyAt: number | undefined;
+  const limit = options.outputLimit ?? Infinity;
+  const collect = (chunk: Buffer) => {
+    const tail = output.slice(-100);
+    output += chunk;
+    // Noted as the line arrives, so the time does not depend on how often the wait below looks.
+    if (readyAt === undefined && (tail + String(chunk)).includes('services ready in'))
+      readyAt = performance.now();
+    if (output.length > limit) output = output.slice(-limit);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   /** Ctrl-C, as a person stops it; whatever is left after 15 s is killed. */
   const stop = async () => {
@@ -48,24 +75,34 @@ export async function startLocalStage(stageDir: string, timeoutMs = 60_000): Pro
     await exited;
     clearTimeout(force);
     killGroup();
+    process.removeListener('exit', killGroup);
   };
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the stage was not ready within ${timeoutMs} ms:\n${output}`)),
-      timeoutMs,
-    );
-    const watch = setInterval(() => {
-      if (output.includes('services ready in')) {
-        clearInterval(watch);
-        clearTimeout(timer);
-        resolve();
-      }
-    }, 50);
-    child.once('exit', (code) => {
+    let settled = false;
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
       clearInterval(watch);
       clearTimeout(timer);
-      reject(new Error(`the stage exited (${code}) before it was ready:\n${output}`));
-    });
+      if (!err) return resolve();
+      // A stage that did not come up leaves nothing running behind it.
+      killGroup();
+      process.removeListener('exit', killGroup);
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => settle(new Error(`the stage was not ready within ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
+    const watch = setInterval(() => readyAt !== undefined && settle(), 20);
+    child.once('exit', (code) =>
+      settle(new Error(`the stage exited (${code}) before it was ready:\n${output}`)),
+    );
   });
-  return { child, readyAfterMs: Math.round(performance.now() - started), output: () => output, stop };
+  return {
+    child,
+    readyAfterMs: Math.round((readyAt ?? performance.now()) - started),
+    output: () => output,
+    stop,
+  };
 }
