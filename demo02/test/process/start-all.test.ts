@@ -2,9 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { defaultPorts, serviceNames } from '../../src/lib/config.js';
+import { registeredInstances } from '../support/etcd.js';
 import { spawnCompiled, stageDir, waitFor } from '../support/processes.js';
 
-/** `npm start` uses the fixed ports; these tests need them free. */
+const etcd = 'http://127.0.0.1:2379';
+
+/** `npm start` uses the fixed ports (and etcd's 2379 and 2380); these tests need them free. */
 describe('the local runner (npm start)', () => {
   it('starts every service with prefixed logs, reports them ready, and stops them all on Ctrl-C', async () => {
     const runner = spawnCompiled('dist/start-all.js');
@@ -19,6 +22,7 @@ describe('the local runner (npm start)', () => {
         expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| \\{.*"msg":"listening"`, 'm'));
         const response = await fetch(`http://127.0.0.1:${defaultPorts[name]}/health/ready`);
         expect(response.status).toBe(200);
+        expect(await registeredInstances(etcd, name)).toEqual([expect.stringMatching(/:\d+$/)]);
       }
       // One service stopped on purpose, as the lab does: the others keep running.
       spawnSync('pkill', ['-TERM', '-f', `${stageDir}/dist/services/number-api/main.js`]);
@@ -29,6 +33,7 @@ describe('the local runner (npm start)', () => {
         runner.output,
       );
       expect(runner.output()).toContain('the other services keep running');
+      expect(await registeredInstances(etcd, 'number-api')).toEqual([]);
       expect((await fetch(`http://127.0.0.1:${defaultPorts['book-api']}/health/live`)).status).toBe(200);
 
       runner.child.kill('SIGINT');
@@ -37,9 +42,18 @@ describe('the local runner (npm start)', () => {
         expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| \\{.*"msg":"stopped"`, 'm'));
         await expect(fetch(`http://127.0.0.1:${defaultPorts[name]}/health/live`)).rejects.toThrow();
       }
+      await expect(fetch(`${etcd}/health`)).rejects.toThrow();
     } finally {
       runner.killAll();
     }
+  });
+
+  it('without etcd installed, says how to install it and starts nothing', async () => {
+    const runner = spawnCompiled('dist/start-all.js', { PATH: '/nonexistent' });
+    expect(await runner.exited).toBe(1);
+    expect(runner.output()).toContain('sudo apt-get install etcd-server');
+    expect(runner.output()).toContain('brew install etcd');
+    expect(runner.output()).toContain('docker compose up --build');
   });
 
   it('starts nothing and names the service when one of its ports is busy', async () => {

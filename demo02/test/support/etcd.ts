@@ -26,8 +26,15 @@ export class EtcdCluster {
     this.members = members;
   }
 
-  /** Starts `size` members forming one cluster and waits until it has a leader. */
+  /** Starts `size` members forming one cluster and waits until it is healthy. */
   static async start(size = 1): Promise<EtcdCluster> {
+    const cluster = await EtcdCluster.plan(size);
+    await Promise.all(cluster.members.map((m) => cluster.startMember(m)));
+    return cluster;
+  }
+
+  /** Chooses ports and data directories without starting anything: services can be started first. */
+  static async plan(size = 1): Promise<EtcdCluster> {
     const members: Member[] = [];
     for (let i = 0; i < size; i++) {
       members.push({
@@ -38,9 +45,7 @@ export class EtcdCluster {
         output: '',
       });
     }
-    const cluster = new EtcdCluster(members);
-    await Promise.all(members.map((m) => cluster.startMember(m)));
-    return cluster;
+    return new EtcdCluster(members);
   }
 
   get endpoints(): string[] {
@@ -101,6 +106,13 @@ export class EtcdCluster {
       if (status?.leader !== undefined && status.leader === status.header?.member_id) return member;
     }
     throw new Error('no member is the leader');
+  }
+
+  /** Stopped, its data deleted, started again on the same ports: a registry that forgot everything. */
+  async restartEmpty(member: Member): Promise<void> {
+    await this.stopMember(member, 'SIGKILL');
+    rmSync(member.dataDir, { recursive: true, force: true });
+    await this.startMember(member);
   }
 
   async stop(): Promise<void> {
