@@ -119,8 +119,8 @@ export class Registration {
 /** The live instances of one service, kept current by a watch on its keys. */
 export class ServiceView {
   readonly service: string;
+  readonly log: Logger;
   private readonly etcd: Etcd;
-  private readonly log: Logger;
   private readonly prefix: string;
   private readonly byKey = new Map<string, Instance>();
   private readonly stopping = new AbortController();

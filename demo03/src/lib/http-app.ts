@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express, type RequestHandler } from 'express';
+import type { ServiceConfig } from './config.js';
+import { type HealthCheck, healthRoutes } from './health.js';
+import type { Logger } from './log.js';
+import { HttpProblem, problemHandler, unknownRoute } from './problem.js';
+import { upstreamServedBy } from './load-balancer.js';
+import type { Registry } from './registry.js';
+
+export const bodyLimit = '64kb';
+
+export interface ServiceContext {
+  config: ServiceConfig;
+  log: Logger;
+  registry: Registry;
+}
+
+/** Every response says which instance answered: how people on stage see who served them. */
+function servedBy(config: ServiceConfig): RequestHandler {
+  const value = `${config.service}/${config.instanceId}`;
+  return (_req, res, next) => {
+    res.setHeader('X-Served-By', value);
+    next();
+  };
+}
+
+/** One JSON log line per request; health probes at debug level so they do not drown the rest. */
+function requestLog(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    const requestId = req.get('x-request-id') || randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    res.on('finish', () => {
+      const fields = {
+        requestId,
+        method: req.method,
+        path: req.originalUrl,
+        status: res.statusCode,
+        durationMs: Number((process.hrtime.bigint() - start) / 1000n) / 1000,
+      };
+      if (req.path.startsWith('/health/')) log.debug('request', fields);
+      else log.info('request', fields);
+    });
+    next();
+  };
+}
+
+/** Lets the storefront (another origin until the gateway stage) call the API. */
+function cors(origin: string): RequestHandler {
+  return (req, res, next) => {
+    res.setHeader('Access-Control-Allow-Origin', origin);
+    res.setHeader(
+      'Access-Control-Expose-Headers',
+      'X-Served-By, X-Upstream-Served-By, Location, X-Request-Id',
+    );
+    if (req.method === 'OPTIONS') {
+      res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE');
+      res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Idempotency-Key');
+      res.setHeader('Access-Control-Max-Age', '600');
+      res.status(204).end();
+      return;
+    }
+    next();
+  };
+}
+
+/** A body must be declared as JSON: anything else is refused before it is parsed. */
+const requireJson: RequestHandler = (req, _res, next) => {
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    next(
+      new HttpProblem(
+        415,
+        `the request body must be application/json, got "${req.get('content-type') ?? 'none'}"`,
+      ),
+    );
+    return;
+  }
+  next();
+};
+
+/**
+ * The app factory every service starts from: headers, logs, CORS, JSON bodies, health, then the
+ * service's own routes, then the JSON 404 and the problem+json error handler.
+ */
+export function createServiceApp(
+  { config, log, registry }: ServiceContext,
+  routes: express.Router,
+  readiness: HealthCheck[] = [],
+): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(servedBy(config), upstreamServedBy, requestLog(log), cors(config.corsOrigin), requireJson);
+  app.use(express.json({ limit: bodyLimit, strict: false, type: 'application/json' }));
+  app.use(healthRoutes([registry.registration.readiness, ...readiness]));
+  app.use(routes);
+  app.use(unknownRoute);
+  app.use(
+    problemHandler((err) => log.error('unexpected error', { err: String((err as Error)?.stack ?? err) })),
+  );
+  return app;
+}

@@ -1,0 +1,70 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * `npm start`'s own etcd: one member from the PATH, with a throw-away data directory, on the port of the first
+ * registry endpoint (its peer port is the next one). Stopping it deletes its data: a fresh registry each run.
+ */
+
+export interface LocalEtcd {
+  child: ChildProcess;
+  stop: () => Promise<void>;
+}
+
+export const howToInstallEtcd = [
+  'etcd is not installed, and this stage needs it as its service registry. Install it:',
+  '  Debian/Ubuntu:  sudo apt-get install etcd-server',
+  '  macOS:          brew install etcd',
+  'or run the stage with Docker instead: docker compose up --build',
+].join('\n');
+
+export function etcdInstalled(): boolean {
+  return spawnSync('etcd', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** The client and peer ports `npm start` needs free. */
+export function localEtcdPorts(endpoint: string): [number, number] {
+  const client = Number(new URL(endpoint).port || 2379);
+  return [client, client + 1];
+}
+
+export async function startLocalEtcd(endpoint: string, timeoutMs = 15_000): Promise<LocalEtcd> {
+  const [clientPort, peerPort] = localEtcdPorts(endpoint);
+  const dataDir = mkdtempSync(join(tmpdir(), 'pie-etcd-'));
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const child = spawn(
+    'etcd',
+    [
+      '--name=local',
+      `--data-dir=${dataDir}`,
+      `--listen-client-urls=${client}`,
+      `--advertise-client-urls=${client}`,
+      `--listen-peer-urls=${peer}`,
+      `--initial-advertise-peer-urls=${peer}`,
+      `--initial-cluster=local=${peer}`,
+      '--log-level=warn',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  process.once('exit', () => child.kill('SIGKILL'));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && child.exitCode === null) {
+    const healthy = await fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) })
+      .then((r) => r.json() as Promise<{ health?: string }>)
+      .then((body) => body.health === 'true')
+      .catch(() => false);
+    if (healthy) return { child, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`etcd did not become healthy at ${client} within ${timeoutMs / 1000} s`);
+}

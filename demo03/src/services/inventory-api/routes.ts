@@ -1,0 +1,73 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { HttpProblem, notFound } from '../../lib/problem.js';
+import { id, idParam, intRange, itemType, itemTypeParam, parse, parseBody } from '../../lib/validation.js';
+import type { InventoryStore } from './store.js';
+
+const quantityBody = z.strictObject({ quantity: intRange(0, 1_000_000) });
+
+const reservationBody = z.strictObject({
+  items: z
+    .array(z.strictObject({ type: itemType, id, quantity: intRange(1, 1_000_000) }), {
+      error: 'must be an array',
+    })
+    .min(1, 'must hold at least 1 item')
+    .max(50, 'must hold at most 50 items'),
+});
+
+const idempotencyKey = z
+  .string({ error: 'is required' })
+  .min(1, 'must not be empty')
+  .max(100, 'must be at most 100 characters');
+
+export function inventoryRoutes(store: InventoryStore): Router {
+  const router = Router();
+
+  router.get('/api/inventory', (_req, res) => {
+    res.json(store.list());
+  });
+
+  router.get('/api/inventory/:type/:id', (req, res) => {
+    const type = itemTypeParam(req);
+    const itemId = idParam(req);
+    const record = store.get(type, itemId);
+    if (!record) throw notFound(`${type} ${itemId} has no stock record`);
+    res.json(record);
+  });
+
+  router.put('/api/inventory/:type/:id', (req, res) => {
+    const type = itemTypeParam(req);
+    const itemId = idParam(req);
+    const { quantity } = parseBody(quantityBody, req);
+    res.json(store.set(type, itemId, quantity));
+  });
+
+  router.post('/api/inventory/reservations', (req, res) => {
+    const key = parse(idempotencyKey, req.get('idempotency-key'), 'Idempotency-Key header');
+    const { items } = parseBody(reservationBody, req);
+    const outcome = store.reserve(key, items);
+    switch (outcome.kind) {
+      case 'reserved':
+        res.status(201).json(outcome.reservation);
+        return;
+      case 'replayed':
+        res.status(200).json(outcome.reservation);
+        return;
+      case 'key-reused':
+        throw new HttpProblem(
+          422,
+          `Idempotency-Key "${key}" was already used for a reservation with other items`,
+        );
+      case 'short':
+        throw new HttpProblem(
+          409,
+          `not enough stock for ${outcome.short.map((s) => `${s.type} ${s.id}`).join(', ')}`,
+          {
+            short: outcome.short,
+          },
+        );
+    }
+  });
+
+  return router;
+}

@@ -1,0 +1,90 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { ItemRef, ItemType, StockRecord } from '../../lib/contract.js';
+import { stockFixtures } from './fixtures.js';
+
+export interface ReservationLine extends ItemRef {
+  quantity: number;
+}
+
+export interface Reservation {
+  reservationId: number;
+  items: ReservationLine[];
+}
+
+export interface ShortItem extends ItemRef {
+  requested: number;
+  available: number;
+}
+
+export type ReserveOutcome =
+  | { kind: 'reserved'; reservation: Reservation }
+  | { kind: 'replayed'; reservation: Reservation }
+  | { kind: 'key-reused' }
+  | { kind: 'short'; short: ShortItem[] };
+
+const keyOf = (type: ItemType, id: number) => `${type}/${id}`;
+
+/** One line per item, in a fixed order, so that the same request always has the same shape. */
+function normalise(lines: ReservationLine[]): ReservationLine[] {
+  const merged = new Map<string, ReservationLine>();
+  for (const line of lines) {
+    const key = keyOf(line.type, line.id);
+    const seen = merged.get(key);
+    merged.set(key, { type: line.type, id: line.id, quantity: (seen?.quantity ?? 0) + line.quantity });
+  }
+  return [...merged.values()].sort((a, b) => a.type.localeCompare(b.type) || a.id - b.id);
+}
+
+/**
+ * Stock per item, and the reservations taken from it. Every method runs to completion without awaiting,
+ * so on Node's single thread a check and its decrement can never interleave with another request's.
+ */
+export class InventoryStore {
+  private readonly stock = new Map<string, StockRecord>();
+  private readonly reservations = new Map<string, { items: ReservationLine[]; reservation: Reservation }>();
+  private nextReservationId = 1;
+
+  constructor() {
+    for (const [type, quantities] of Object.entries(stockFixtures) as [ItemType, number[]][]) {
+      for (const [index, quantity] of quantities.entries()) this.set(type, index + 1, quantity);
+    }
+  }
+
+  list(): StockRecord[] {
+    return [...this.stock.values()].sort((a, b) => a.type.localeCompare(b.type) || a.id - b.id);
+  }
+
+  get(type: ItemType, id: number): StockRecord | undefined {
+    return this.stock.get(keyOf(type, id));
+  }
+
+  set(type: ItemType, id: number, quantity: number): StockRecord {
+    const record = { type, id, quantity };
+    this.stock.set(keyOf(type, id), record);
+    return record;
+  }
+
+  /** All or nothing, once per idempotency key. A refused reservation is not remembered: a retry may succeed. */
+  reserve(idempotencyKey: string, lines: ReservationLine[]): ReserveOutcome {
+    const items = normalise(lines);
+    const earlier = this.reservations.get(idempotencyKey);
+    if (earlier) {
+      return isDeepStrictEqual(earlier.items, items)
+        ? { kind: 'replayed', reservation: earlier.reservation }
+        : { kind: 'key-reused' };
+    }
+    const short = items
+      .map((line) => ({ ...line, available: this.get(line.type, line.id)?.quantity ?? 0 }))
+      .filter((line) => line.available < line.quantity)
+      .map(({ type, id, quantity, available }) => ({ type, id, requested: quantity, available }));
+    if (short.length > 0) return { kind: 'short', short };
+
+    for (const line of items) {
+      const record = this.get(line.type, line.id) as StockRecord;
+      record.quantity -= line.quantity;
+    }
+    const reservation = { reservationId: this.nextReservationId++, items };
+    this.reservations.set(idempotencyKey, { items, reservation });
+    return { kind: 'reserved', reservation };
+  }
+}

@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
+import { defaultPorts, type ServiceName } from '../../lib/config.js';
+import { stage } from '../../lib/stage.js';
+
+/** The storefront's static files, compiled next to the services (dist/web). */
+export const staticDir = fileURLToPath(new URL('../../web/', import.meta.url));
+
+const apis: Record<string, ServiceName> = {
+  book: 'book-api',
+  cd: 'cd-api',
+  dvd: 'dvd-api',
+  inventory: 'inventory-api',
+  cart: 'shoppingcart-api',
+};
+
+export function storefrontRoutes(): Router {
+  const router = Router();
+  // The browser calls each API on its published port of the host it loaded the page from, so one build works
+  // on localhost, in compose and on the Pis. Until the gateway stage, every API is its own origin.
+  router.get('/config.json', (req, res) => {
+    const base = `${req.protocol}://${req.hostname}`;
+    res.json({
+      stage,
+      apis: Object.fromEntries(
+        Object.entries(apis).map(([name, service]) => [name, `${base}:${defaultPorts[service]}`]),
+      ),
+    });
+  });
+  router.use(express.static(staticDir, { index: 'index.html', maxAge: 0 }));
+  return router;
+}
+
+export const storefrontBuilt = async () => {
+  if (!existsSync(`${staticDir}index.html`)) throw new Error('the storefront is not built (npm run build)');
+};

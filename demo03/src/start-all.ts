@@ -1,0 +1,161 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { defaultPorts, etcdEndpoints, type ServiceName, serviceNames } from './lib/config.js';
+import { stage } from './lib/stage.js';
+import {
+  etcdInstalled,
+  howToInstallEtcd,
+  type LocalEtcd,
+  localEtcdPorts,
+  startLocalEtcd,
+} from './local-etcd.js';
+import { type LocalInstance, localInstances, parseScale, ScaleError } from './local-scale.js';
+
+/**
+ * `npm start`: etcd, then every service of the stage as its own process on its usual port, each log line
+ * prefixed with the service's name. Ctrl-C stops them all; one that fails to start stops the rest.
+ */
+
+const colours = [36, 32, 33, 35, 34, 91, 96];
+const width = Math.max(...serviceNames.map((name) => name.length)) + 2;
+const readyTimeoutMs = 30_000;
+
+function prefixLines(name: string, colour: number, stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) {
+  const label = out.isTTY ? `\x1b[${colour}m${name.padEnd(width)} |\x1b[0m ` : `${name.padEnd(width)} | `;
+  let pending = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) out.write(`${label}${line}\n`);
+  });
+  stream.on('end', () => pending && out.write(`${label}${pending}\n`));
+}
+
+const children = new Map<string, ChildProcess>();
+let etcd: LocalEtcd | undefined;
+let stopping = false;
+let allReady = false;
+
+/** Services first (each one deregisters as it stops), then etcd. */
+function stopAll(exitCode: number) {
+  if (stopping) return;
+  stopping = true;
+  const running = [...children.values()].filter(
+    (child) => child.exitCode === null && child.signalCode === null,
+  );
+  const exit = () => void (etcd?.stop() ?? Promise.resolve()).then(() => process.exit(exitCode));
+  if (running.length === 0) exit();
+  let left = running.length;
+  for (const child of running) {
+    child.once('exit', () => --left === 0 && exit());
+    child.kill('SIGTERM');
+  }
+  setTimeout(() => process.exit(exitCode), 10_000).unref();
+}
+
+async function waitUntilReady({ label: name, port }: LocalInstance, deadline: number): Promise<void> {
+  const url = `http://127.0.0.1:${port}/health/ready`;
+  while (Date.now() < deadline) {
+    if (stopping) return;
+    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${name} was not ready within ${readyTimeoutMs / 1000} s (${url})`);
+}
+
+/** Whether a port can be listened on; checked first, so that another stage's services are never taken for ours. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, () => probe.close(() => resolve(true)));
+  });
+}
+
+let instances: LocalInstance[];
+try {
+  instances = await localInstances(parseScale(process.argv.slice(2)));
+} catch (err) {
+  if (!(err instanceof ScaleError)) throw err;
+  console.error(err.message);
+  process.exit(2);
+}
+if (!etcdInstalled()) {
+  console.error(howToInstallEtcd);
+  process.exit(1);
+}
+const registry = etcdEndpoints()[0] ?? '';
+const ports: [string, number][] = [
+  ...serviceNames.map((name): [string, number] => [name, defaultPorts[name]]),
+  ...localEtcdPorts(registry).map((port): [string, number] => ['etcd', port]),
+];
+const busy: [string, number][] = [];
+for (const [name, port] of ports) if (!(await portIsFree(port))) busy.push([name, port]);
+if (busy.length > 0) {
+  for (const [name, port] of busy) console.error(`port ${port} (${name}) is already in use`);
+  console.error(
+    'Is another stage still running? Stop it (Ctrl-C, or `docker compose down`) and start again.',
+  );
+  process.exit(1);
+}
+
+const started = performance.now();
+console.log(`${stage.stage} · ${stage.title}: starting etcd and ${instances.length} service instances`);
+try {
+  etcd = await startLocalEtcd(registry);
+} catch (err) {
+  console.error((err as Error).message);
+  process.exit(1);
+}
+prefixLines('etcd', 37, etcd.child.stdout as NodeJS.ReadableStream, process.stdout);
+prefixLines('etcd', 37, etcd.child.stderr as NodeJS.ReadableStream, process.stderr);
+instances.forEach(({ service, label: name, port }) => {
+  const entry = fileURLToPath(new URL(`./services/${service}/main.js`, import.meta.url));
+  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port) },
+  });
+  const colour = colours[serviceNames.indexOf(service) % colours.length] ?? 0;
+  prefixLines(name, colour, child.stdout, process.stdout);
+  prefixLines(name, colour, child.stderr, process.stderr);
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    // Before the stage is up, a failure stops everything; afterwards a service stopped on purpose (a lab
+    // exercise, a demo) leaves the others running, so its absence can be seen.
+    if (!allReady) {
+      console.error(
+        `${name} exited (${signal ?? `code ${code}`}) before it was ready; stopping the other services`,
+      );
+      stopAll(1);
+    } else console.error(`${name} exited (${signal ?? `code ${code}`}); the other services keep running`);
+  });
+  children.set(name, child);
+});
+
+process.on('SIGINT', () => stopAll(0));
+process.on('SIGTERM', () => stopAll(0));
+
+try {
+  const deadline = Date.now() + readyTimeoutMs;
+  await Promise.all(instances.map((instance) => waitUntilReady(instance, deadline)));
+  if (!stopping) {
+    allReady = true;
+    const ms = Math.round(performance.now() - started);
+    console.log(`all ${instances.length} services ready in ${ms} ms`);
+    for (const { label, port } of instances)
+      console.log(`  ${label.padEnd(width)}  http://localhost:${port}`);
+    console.log(
+      `  ${'etcd'.padEnd(width)}  ${registry}   (the registry: etcdctl get --prefix /pie/services/)`,
+    );
+    console.log(`storefront: http://localhost:${defaultPorts.web}   (Ctrl-C stops every service)`);
+  }
+} catch (err) {
+  console.error((err as Error).message);
+  stopAll(1);
+}
