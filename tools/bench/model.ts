@@ -70,6 +70,8 @@ export interface Raw {
 
 export interface PathSummary {
   reqPerSec?: number;
+  /** each round's figure, in round order: how much the machine's noise moved it */
+  reqPerSecRuns: number[];
   p50Ms?: number;
   p99Ms?: number;
   /** summed over the rounds */
@@ -99,6 +101,7 @@ export interface Summary {
     BaselineName,
     {
       reqPerSec?: number;
+      reqPerSecRuns: number[];
       p50Ms?: number;
       p99Ms?: number;
       idleKiB?: number;
@@ -134,6 +137,7 @@ function summariseStage(runs: StageRun[], baselines: Summary['baselines']): Stag
     const reqPerSec = median(ok.map((o) => o.reqPerSec));
     paths[path] = {
       reqPerSec,
+      reqPerSecRuns: ok.map((o) => Math.round(o.reqPerSec)),
       p50Ms: median(ok.map((o) => o.latencyMs.p50)),
       p99Ms: median(ok.map((o) => o.latencyMs.p99)),
       requests: ok.reduce((a, o) => a + o.requests, 0),
@@ -165,6 +169,7 @@ export function summarise(raw: Raw): Summary {
     const ok = defined(raw.baselines[name].map((r) => r.result));
     baselines[name] = {
       reqPerSec: median(ok.map((r) => r.reqPerSec)),
+      reqPerSecRuns: ok.map((r) => Math.round(r.reqPerSec)),
       p50Ms: median(ok.map((r) => r.latencyMs.p50)),
       p99Ms: median(ok.map((r) => r.latencyMs.p99)),
       idleKiB: median(defined(raw.baselines[name].map((r) => r.idleKiB))),

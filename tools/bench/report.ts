@@ -44,6 +44,7 @@ function pathTable(path: PathName, summary: Summary, stages: string[]): string {
     rows.push([
       label,
       formatCount(p.reqPerSec),
+      p.reqPerSecRuns.map(formatCount).join(', '),
       latency(p.p50Ms),
       latency(p.p99Ms),
       formatRatio(p.vsHttp),
@@ -57,11 +58,25 @@ function pathTable(path: PathName, summary: Summary, stages: string[]): string {
     add(stageLabel(stage, true), summary.scaled[stage]);
   }
   if (rows.length === 0) return '_not measured_';
-  return table(
-    ['stage', 'req/s', 'p50 ms', 'p99 ms', '× node:http', '× express', 'non-2xx/errors', 'note'],
-    rows,
-    ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
-  );
+  const head = [
+    'stage',
+    'req/s',
+    'rounds (req/s)',
+    'p50 ms',
+    'p99 ms',
+    '× node:http',
+    '× express',
+    'non-2xx/errors',
+  ];
+  const align: ('l' | 'r')[] = ['l', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'l'];
+  // The note column only when a round failed.
+  if (rows.every((r) => r.at(-1) === ''))
+    return table(
+      head,
+      rows.map((r) => r.slice(0, -1)),
+      align,
+    );
+  return table([...head, 'note'], rows, align);
 }
 
 function memoryTable(summary: Summary, stages: string[]): string {
@@ -157,15 +172,17 @@ export function markdown(raw: Raw, summary: Summary): string {
       'process on this machine can answer at all. Every path below is also given as a ratio to them.',
     '',
     table(
-      ['baseline', 'req/s', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'RSS after load MiB'],
+      ['baseline', 'req/s', 'rounds (req/s)', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'RSS after load MiB'],
       BASELINES.map((name) => [
         name,
         formatCount(b[name].reqPerSec),
+        b[name].reqPerSecRuns.map(formatCount).join(', '),
         latency(b[name].p50Ms),
         latency(b[name].p99Ms),
         formatMiB(b[name].idleKiB),
         formatMiB(b[name].afterLoadKiB),
       ]),
+      ['l', 'r', 'l', 'r', 'r', 'r', 'r'],
     ),
     '',
     '### Throughput and latency',
