@@ -2,11 +2,11 @@
 // tool, never the figures (timings are never test assertions).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PATHS } from './paths.ts';
+import { portFree } from './ports.ts';
 import { xmlProblems } from './xml-check.ts';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -14,13 +14,6 @@ const out = mkdtempSync(join(tmpdir(), 'pie-bench-'));
 let exitCode: number | null = null;
 let output = '';
 let bench: ReturnType<typeof spawn> | undefined;
-
-const portFree = (port: number) =>
-  new Promise<boolean>((done) => {
-    const probe = createServer();
-    probe.once('error', () => done(false));
-    probe.listen(port, () => probe.close(() => done(true)));
-  });
 
 beforeAll(async () => {
   const child = (bench = spawn(

@@ -6,7 +6,6 @@
 // a noisy machine blurs every stage alike. Then writes the report (see report.ts). Timings are never asserted
 // on anywhere: this measures, it does not test.
 import { execFileSync, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInstalled, type LocalStage, startLocalStage } from '../lib/stage-process.ts';
@@ -25,13 +24,12 @@ import {
   summarise,
 } from './model.ts';
 import { cannonJob, PATH_LABELS, PATHS, type PathName, setUpPath, stageNumber } from './paths.ts';
+import { stagePorts, waitForFreePorts } from './ports.ts';
 import { rssOf, stageMemory } from './procs.ts';
 import { writeReport } from './report.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { appliesTo, printResult, runScenario } from './scenarios/runner.ts';
 import { formatCount, formatMiB, rotate } from './stats.ts';
-
-const STAGE_PORTS = [8080, 8081, 8082, 8083, 8084, 8085, 8086];
 
 function usage(problem?: string): never {
   if (problem) console.error(problem);
@@ -103,33 +101,6 @@ export function parseArgs(
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function portFree(port: number): Promise<boolean> {
-  return new Promise((done) => {
-    const probe = createServer();
-    probe.once('error', () => done(false));
-    probe.listen(port, () => probe.close(() => done(true)));
-  });
-}
-
-/** The stage's ports must be free before it starts (a stage that is still stopping, or one left running). */
-async function waitForFreePorts(timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let said = false;
-  for (;;) {
-    const busy: number[] = [];
-    for (const port of STAGE_PORTS) if (!(await portFree(port))) busy.push(port);
-    if (busy.length === 0) return;
-    if (!said) console.log(`waiting for ports ${busy.join(', ')} to be free (another stage running?)`);
-    said = true;
-    if (Date.now() > deadline) {
-      throw new Error(
-        `ports ${busy.join(', ')} are in use: is a stage still running? Stop it and run again.`,
-      );
-    }
-    await sleep(200);
-  }
-}
-
 const summaryLine = (r: CannonResult) =>
   `${formatCount(r.reqPerSec)} req/s, p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms` +
   (r.non2xx + r.errors > 0 ? `, ${r.non2xx + r.errors} failed` : '');
@@ -148,7 +119,7 @@ async function measureStage(
   const run: StageRun = { round, position, numberApiInstances: scaled ? 3 : 1, paths: {} };
   let running: LocalStage | undefined;
   try {
-    await waitForFreePorts();
+    await waitForFreePorts(stagePorts(stage));
     running = await startLocalStage(stageDir, 90_000, {
       build: false,
       args: scaled ? ['--scale', 'number-api=3'] : [],
@@ -311,7 +282,6 @@ async function main() {
       for (const stage of stages) {
         console.log(`\n━━ scenario ${scenario.name} · ${stage}`);
         try {
-          await waitForFreePorts();
           const result = await runScenario(scenario, root, stage, {
             durationS: settings.scenarioDurationS,
             connections: Math.min(settings.connections, 8),
@@ -337,7 +307,8 @@ async function main() {
   const summary = summarise(raw);
   const files = await writeReport(out, raw, summary);
   console.log(`\nwrote ${Object.values(files).join(', ')} in ${Math.round((Date.now() - started) / 1000)} s`);
-  await waitForFreePorts(5000).catch((err) => console.error(err.message));
+  const ports = [...new Set(settings.stages.flatMap(stagePorts))];
+  await waitForFreePorts(ports, 5000).catch((err) => console.error(err.message));
 }
 
 // Ctrl-C or a kill: exit through 'exit', whose handlers stop the stage and the load that are running.

@@ -69,9 +69,14 @@ if (!appliesTo(scenario, stage))
 const stageDir = join(root, stage);
 ensureInstalled(stageDir);
 execFileSync('npm', ['run', '-s', 'build'], { cwd: stageDir, stdio: 'inherit' });
-const result = await runScenario(scenario, root, stage, {
-  durationS,
-  connections,
-  log: (line) => console.log(`${scenario.name} · ${stage}: ${line}`),
-});
-printResult(result);
+try {
+  const result = await runScenario(scenario, root, stage, {
+    durationS,
+    connections,
+    log: (line) => console.log(`${scenario.name} · ${stage}: ${line}`),
+  });
+  printResult(result);
+} catch (err) {
+  console.error(`${scenario.name} · ${stage} failed: ${(err as Error).message}`);
+  process.exit(1);
+}

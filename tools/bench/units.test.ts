@@ -149,6 +149,7 @@ describe('scenarios', () => {
     expect(notes[1]).not.toContain('number-api/a');
     expect(names('number-api/a', 'a')).toBe(true);
     expect(names('number-api/ab', 'b')).toBe(false);
+    expect(names('number-api/a:1, number-api/b:2', 'a:1')).toBe(true);
   });
 
   it('kill-instance-under-load says so when the run ended before recovery', () => {

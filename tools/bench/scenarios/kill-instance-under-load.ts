@@ -31,16 +31,26 @@ export async function registeredInstances(endpoint: string, service: string): Pr
   return kvs.map((kv) => JSON.parse(Buffer.from(kv.value, 'base64').toString('utf8')) as Instance);
 }
 
+/** The instances a served-by header names: one, or several after a retry (`number-api/a, number-api/b`). */
+const named = (servedBy: string | undefined): string[] =>
+  (servedBy ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 /** Whether a served-by header (`number-api/<instance-id>`, or the bare id) names this instance. */
 export const names = (servedBy: string | undefined, instanceId: string): boolean =>
-  servedBy !== undefined && (servedBy === instanceId || servedBy.endsWith(`/${instanceId}`));
+  named(servedBy).some((s) => s === instanceId || s.endsWith(`/${instanceId}`));
+
+/** The instance that gave the answer: the last one named (the earlier ones were tried and failed). */
+const answeredBy = (servedBy: string | undefined): string => named(servedBy).at(-1) ?? '(not said)';
 
 const ok = (r: TimelineRecord) => r.status >= 200 && r.status < 300;
 
 function share(records: TimelineRecord[]): string {
   const counts = new Map<string, number>();
   for (const r of records.filter(ok))
-    counts.set(r.servedBy ?? '(not said)', (counts.get(r.servedBy ?? '(not said)') ?? 0) + 1);
+    counts.set(answeredBy(r.servedBy), (counts.get(answeredBy(r.servedBy)) ?? 0) + 1);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   if (total === 0) return 'no successful requests';
   return [...counts.entries()]
