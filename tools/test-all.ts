@@ -33,6 +33,22 @@ interface Outcome {
 }
 const outcomes: Outcome[] = [];
 
+/**
+ * The arguments of `npm start -- …` in the README's ```bash start block: the docs run against the stage as the
+ * README tells a person to start it (demo03 starts three number-api instances).
+ */
+function readmeStartArgs(stageDir: string): string[] {
+  const readme = readFileSync(join(stageDir, 'README.md'), 'utf8');
+  const block = /^```bash start\n([\s\S]*?)^```/m.exec(readme)?.[1] ?? '';
+  const line = block.split('\n').find((l) => l.startsWith('npm start')) ?? '';
+  return line.includes(' -- ')
+    ? line
+        .slice(line.indexOf(' -- ') + 4)
+        .split(/\s+/)
+        .filter(Boolean)
+    : [];
+}
+
 function heading(text: string) {
   console.log(`\n\x1b[1m━━ ${text}\x1b[0m`);
 }
@@ -107,12 +123,12 @@ for (const stage of stages) {
     fromVitest(vitest(stageDir, [], {}, join(reportDir, 'unit-integration.json'))),
   );
 
-  // The browser and docs layers share one running stage, started as `npm start` does.
+  // The browser and docs layers share one running stage, started as the README's `bash start` block says.
   let running: LocalStage | undefined;
   const needsStage = chosenLayers.has('browser') || chosenLayers.has('docs');
   if (needsStage) {
     try {
-      running = await startLocalStage(stageDir);
+      running = await startLocalStage(stageDir, 60_000, { args: readmeStartArgs(stageDir) });
       console.log(`${stage} ready in ${running.readyAfterMs} ms (local processes)`);
     } catch (err) {
       console.error((err as Error).message);

@@ -7,7 +7,8 @@ import { repoRoot } from '../stage/stages.ts';
 /**
  * Docs are executable: every fenced block whose info string is `bash runnable` in the stage's README.md and
  * LAB.md runs, as written, in the stage folder, against the running stage, and must succeed. Blocks that
- * start or stop things (`npm start`, `docker compose up`) are plain `bash` blocks and are not run here.
+ * start or stop things (`npm start`, `docker compose up`) are plain `bash` blocks and are not run here; the
+ * `bash start` block says how the harness starts the stage for them (tools/test-all.ts).
  */
 
 const stage = process.env.STAGE ?? 'demo01';

@@ -48,6 +48,40 @@ describe('the local runner (npm start)', () => {
     }
   });
 
+  it('with --scale number-api=3 runs three number-api instances, all registered, all called', async () => {
+    const runner = spawnCompiled('dist/start-all.js', {}, ['--scale', 'number-api=3']);
+    try {
+      await waitFor(
+        'all services ready',
+        () => runner.output().includes('all 9 services ready in'),
+        30_000,
+        runner.output,
+      );
+      expect(runner.output()).toMatch(/^number-api#3\s*\| \{.*"msg":"listening"/m);
+      expect(await registeredInstances(etcd, 'number-api')).toHaveLength(3);
+      const answeredBy = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const created = await fetch(`http://127.0.0.1:${defaultPorts['book-api']}/api/books`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ title: 'Scaled', author: 'A', year: 2000, price: 1 }),
+        });
+        answeredBy.add(created.headers.get('x-upstream-served-by') ?? '');
+      }
+      expect(answeredBy.size).toBe(3);
+      runner.child.kill('SIGINT');
+      expect(await runner.exited).toBe(0);
+    } finally {
+      runner.killAll();
+    }
+  });
+
+  it('refuses a --scale it cannot do, with a sentence', async () => {
+    const runner = spawnCompiled('dist/start-all.js', {}, ['--scale', 'payment-api=2']);
+    expect(await runner.exited).toBe(2);
+    expect(runner.output()).toContain('--scale needs <service>=<1-9>');
+  });
+
   it('without etcd installed, says how to install it and starts nothing', async () => {
     const runner = spawnCompiled('dist/start-all.js', { PATH: '/nonexistent' });
     expect(await runner.exited).toBe(1);

@@ -41,7 +41,12 @@ export async function startStage(instead: Partial<Record<ApiName, string>> = {})
   const url = {} as Record<ApiName, string>;
   const running = {} as Record<ApiName, RunningService>;
   const registries: Registry[] = [];
-  // Dependencies first, so that each caller is given the real URL of what it calls.
+  const stop = async () => {
+    await Promise.all(registries.map((registry) => registry.close()));
+    await Promise.all(Object.values(running).map((service) => service.stop()));
+    await etcd.stop();
+  };
+  // Dependencies first, so that each caller finds what it calls already registered.
   const order: ApiName[] = [
     'number-api',
     'inventory-api',
@@ -50,36 +55,37 @@ export async function startStage(instead: Partial<Record<ApiName, string>> = {})
     'dvd-api',
     'shoppingcart-api',
   ];
-  for (const name of order) {
-    const env = {
-      // A port chosen up front rather than 0: the instance id (host:port) must be unique in the registry.
-      PORT: String(await freePort()),
-      HOST: '127.0.0.1',
-      ADVERTISE_HOST: '127.0.0.1',
-      LOG_LEVEL: 'error',
-      CALL_TIMEOUT_MS: '1000',
-      ETCD_ENDPOINTS: etcd.env,
-    };
-    const config = loadConfig(name, env);
-    const log = createLogger({ service: name }, config.logLevel);
-    const ctx = { config, log, registry: new Registry(config, log) };
-    registries.push(ctx.registry);
-    running[name] = await listen(factories[name](ctx), ctx);
-    url[name] = `http://127.0.0.1:${running[name].port}`;
-    const replacement = instead[name];
-    if (replacement === undefined) ctx.registry.register(running[name].port);
-    else ctx.registry.registration.start(registration(name, replacement));
+  try {
+    for (const name of order) {
+      const env = {
+        // A port chosen up front rather than 0: the instance id (host:port) must be unique in the registry.
+        PORT: String(await freePort()),
+        HOST: '127.0.0.1',
+        ADVERTISE_HOST: '127.0.0.1',
+        LOG_LEVEL: 'error',
+        CALL_TIMEOUT_MS: '1000',
+        ETCD_ENDPOINTS: etcd.env,
+      };
+      const config = loadConfig(name, env);
+      const log = createLogger({ service: name }, config.logLevel);
+      const ctx = { config, log, registry: new Registry(config, log) };
+      registries.push(ctx.registry);
+      running[name] = await listen(factories[name](ctx), ctx);
+      url[name] = `http://127.0.0.1:${running[name].port}`;
+      const replacement = instead[name];
+      if (replacement === undefined) ctx.registry.register(running[name].port);
+      else ctx.registry.registration.start(registration(name, replacement));
+    }
+    await Promise.all(Object.values(url).map((u) => waitUntilRegistered(u)));
+  } catch (err) {
+    await stop(); // nothing left running, etcd included
+    throw err;
   }
-  await Promise.all(Object.values(url).map((u) => waitUntilRegistered(u)));
   return {
     url,
     running,
     etcd,
-    stop: async () => {
-      await Promise.all(registries.map((registry) => registry.close()));
-      await Promise.all(Object.values(running).map((service) => service.stop()));
-      await etcd.stop();
-    },
+    stop,
   };
 }
 
