@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { stage } from '../../src/lib/stage.js';
 import { EtcdCluster, registeredInstances } from '../support/etcd.js';
 import { request } from '../support/http.js';
 import { freePort, isReady, type Spawned, spawnCompiled, waitFor } from '../support/processes.js';
@@ -63,7 +64,7 @@ describe('registration in etcd', () => {
       service: 'number-api',
       url: number.url,
       pid: number.child.pid,
-      version: 'demo02',
+      version: stage.stage,
       startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     const created = await createBook(book.url);
