@@ -7,10 +7,10 @@
  * COMPOSE_DOCKER_CLI_BUILD=1 DOCKER_BUILDKIT=1, which `findBuilder` sets).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { errorLines, findBuilder, killRunning, outputDir, type RunResult, run } from './docker.ts';
 import { composeFileOf } from './standins.ts';
 
@@ -46,46 +46,112 @@ export interface ContainerState {
   /** healthy, unhealthy, starting; '' when the container has no healthcheck */
   health: string;
   restarts: number;
+  /** the container's host name (its short id unless compose sets one) */
+  hostname: string;
+  /** its IPv4 addresses on the networks it is attached to */
+  ips: string[];
+}
+
+type PortSpec = string | number | { published?: string | number; target?: string | number };
+
+/** One published port: the host port, and the container port it forwards to. */
+export interface PublishedPort {
+  published: number;
+  target: number;
+}
+
+function parsePort(port: PortSpec): PublishedPort | undefined {
+  let published: unknown;
+  let target: unknown;
+  if (typeof port === 'object') {
+    published = port.published;
+    target = port.target;
+  } else {
+    // "8080:8080", "127.0.0.1:8080:8080", "8080:8080/tcp"; a lone "8080" publishes on a random host port
+    const parts = String(port)
+      .replace(/\/\w+$/, '')
+      .split(':');
+    if (parts.length < 2) return undefined;
+    published = parts.at(-2);
+    target = parts.at(-1);
+  }
+  const p = Number.parseInt(String(published ?? ''), 10);
+  const t = Number.parseInt(String(target ?? ''), 10);
+  return Number.isInteger(p) && Number.isInteger(t) ? { published: p, target: t } : undefined;
+}
+
+/** The services of a compose file (YAML merge keys resolved). */
+export function composeServices(composeFile: string): Record<string, { ports?: PortSpec[]; image?: string }> {
+  const compose = parseYaml(readFileSync(composeFile, 'utf8'), { merge: true }) as {
+    services?: Record<string, { ports?: PortSpec[]; image?: string }>;
+  };
+  return compose.services ?? {};
+}
+
+/** The host ports each service publishes, by service name (services that publish nothing are absent). */
+export function publishedByService(composeFile: string): Record<string, PublishedPort[]> {
+  const byService: Record<string, PublishedPort[]> = {};
+  for (const [name, service] of Object.entries(composeServices(composeFile))) {
+    const ports = (service.ports ?? []).map(parsePort).filter((p) => p !== undefined);
+    if (ports.length > 0) byService[name] = ports;
+  }
+  return byService;
 }
 
 /** Host ports a compose file publishes (`"8080:8080"`, `"127.0.0.1:8080:8080"`, long syntax). */
 export function publishedPorts(composeFile: string): number[] {
-  const compose = parseYaml(readFileSync(composeFile, 'utf8'), { merge: true }) as {
-    services?: Record<string, { ports?: (string | number | { published?: string | number })[] }>;
-  };
-  const ports: number[] = [];
-  for (const service of Object.values(compose.services ?? {})) {
-    for (const port of service.ports ?? []) {
-      const published =
-        typeof port === 'object' ? port.published : (String(port).split(':').slice(-2, -1)[0] ?? undefined);
-      const n = Number.parseInt(String(published ?? ''), 10);
-      if (Number.isInteger(n)) ports.push(n);
-    }
-  }
-  return ports;
+  return Object.values(publishedByService(composeFile)).flatMap((ports) => ports.map((p) => p.published));
 }
 
-/** Ports on 127.0.0.1 that something already answers on. */
+/**
+ * Ports taken on this machine: something answers on 127.0.0.1, or the port cannot be bound on 0.0.0.0 (what
+ * Docker's port publishing needs).
+ */
 export async function portsInUse(ports: number[]): Promise<number[]> {
+  const answers = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port });
+      socket.setTimeout(1000);
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('timeout', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', () => resolve(false));
+    });
+  const unbindable = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(true));
+      server.listen({ port, host: '0.0.0.0', exclusive: true }, () => server.close(() => resolve(false)));
+    });
   const inUse = await Promise.all(
-    ports.map(
-      (port) =>
-        new Promise<boolean>((resolve) => {
-          const socket = connect({ host: '127.0.0.1', port });
-          socket.setTimeout(1000);
-          socket.once('connect', () => {
-            socket.destroy();
-            resolve(true);
-          });
-          socket.once('timeout', () => {
-            socket.destroy();
-            resolve(false);
-          });
-          socket.once('error', () => resolve(false));
-        }),
-    ),
+    ports.map(async (port) => (await answers(port)) || (await unbindable(port))),
   );
   return ports.filter((_, i) => inUse[i]);
+}
+
+/**
+ * Waits until none of `ports` answers on 127.0.0.1 (another run of a stage may hold them for a while); returns
+ * the ports still taken after `timeoutMs` (empty: all free).
+ */
+export async function waitPortsFree(
+  ports: number[],
+  timeoutMs: number,
+  log: Log = console.log,
+): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let busy = await portsInUse(ports);
+  if (busy.length > 0)
+    log(`ports ${busy.join(', ')} are taken on 127.0.0.1; waiting up to ${timeoutMs / 1000} s`);
+  while (busy.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 2000));
+    busy = await portsInUse(ports);
+  }
+  return busy;
 }
 
 export interface StackOptions {
@@ -96,9 +162,45 @@ export interface StackOptions {
   log?: Log;
 }
 
+/**
+ * A copy of a compose file whose published host ports are `offset` higher ("8081:8081" becomes "18081:8081"),
+ * everything else as it was (YAML merge keys resolved, build contexts made absolute). For a machine where other
+ * runs hold the stage's ports; the stack inside is the same.
+ */
+export function shiftedComposeFile(composeFile: string, offset: number, outFile: string): string {
+  const stageDir = path.dirname(composeFile);
+  const compose = parseYaml(readFileSync(composeFile, 'utf8'), { merge: true }) as {
+    services?: Record<string, { ports?: PortSpec[]; build?: string | { context?: string } }>;
+  };
+  for (const service of Object.values(compose.services ?? {})) {
+    if (typeof service.build === 'string') service.build = path.resolve(stageDir, service.build);
+    else if (service.build !== undefined)
+      service.build.context = path.resolve(stageDir, service.build.context ?? '.');
+    service.ports = service.ports?.map((port) => {
+      const parsed = parsePort(port);
+      if (parsed === undefined) return port;
+      const published = parsed.published + offset;
+      if (typeof port === 'object') return { ...port, published };
+      const parts = String(port).split(':');
+      parts[parts.length - 2] = String(published);
+      return parts.join(':');
+    });
+  }
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(
+    outFile,
+    `# ${path.relative(path.dirname(outFile), composeFile)} with host ports +${offset} (generated by the container tests)\n` +
+      stringifyYaml(compose),
+  );
+  return outFile;
+}
+
 export class ComposeStack {
   readonly stageDir: string;
-  readonly file: string;
+  /** the compose file the stack runs from: the stage's own, or a port-shifted copy (see `shiftPorts`) */
+  file: string;
+  /** how much higher than the stage's compose file says the published host ports are (0: as written) */
+  portOffset = 0;
   readonly project: string;
   readonly compose: ComposeCommand;
   private readonly log: Log;
@@ -122,10 +224,38 @@ export class ComposeStack {
       'never',
       '--file',
       this.file,
+      '--project-directory',
+      this.stageDir,
       '--project-name',
       this.project,
       ...args,
     ];
+  }
+
+  /**
+   * From now on, runs the stack from a copy of the stage's compose file whose published host ports are `offset`
+   * higher (before `up`, or after `down`). Says so loudly: the ports a person uses are then not the ones tested.
+   */
+  shiftPorts(offset: number, why: string): void {
+    const original = composeFileOf(this.stageDir);
+    this.portOffset = offset;
+    this.file =
+      offset === 0
+        ? original
+        : shiftedComposeFile(
+            original,
+            offset,
+            path.join(outputDir, `compose-${this.project}-ports+${offset}.yml`),
+          );
+    const rule = '='.repeat(100);
+    this.log(
+      `\n${rule}\nPUBLISHED PORTS SHIFTED by +${offset} (${why}): the stack runs from ${this.file}\n${rule}\n`,
+    );
+  }
+
+  /** The host ports each service publishes, as the stack runs (shift included). */
+  published(): Record<string, PublishedPort[]> {
+    return publishedByService(this.file);
   }
 
   /** True from `up` until `down`: there may be containers to take down. */
@@ -152,10 +282,14 @@ export class ComposeStack {
   }
 
   /**
-   * `up -d --build` (all services, or those named). Arms the teardown for Ctrl-C, SIGTERM and process exit
-   * first, so even an interrupted build or start is taken down.
+   * `up -d --build` (all services, or those named), with `--scale service=n` for each entry of `scale`. Arms
+   * the teardown for Ctrl-C, SIGTERM and process exit first, so even an interrupted build or start is taken down.
    */
-  async up(services: string[] = [], timeoutMs = 30 * 60_000): Promise<RunResult> {
+  async up(
+    services: string[] = [],
+    scale: Record<string, number> = {},
+    timeoutMs = 30 * 60_000,
+  ): Promise<RunResult> {
     const builder = await findBuilder();
     this.env = builder.env;
     this.log(
@@ -165,8 +299,9 @@ export class ComposeStack {
     );
     this.arm();
     this.isDown = false;
+    const scaling = Object.entries(scale).flatMap(([service, n]) => ['--scale', `${service}=${n}`]);
     const result = await this.exec(
-      ['up', '--detach', '--build', ...services],
+      ['up', '--detach', '--build', ...scaling, ...services],
       timeoutMs,
       `[${this.project} up]`,
     );
@@ -189,14 +324,33 @@ export class ComposeStack {
     if (list.length === 0) return [];
     const format =
       '{{.Id}}|{{.Name}}|{{index .Config.Labels "com.docker.compose.service"}}|{{.State.Status}}|' +
-      '{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}';
+      '{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.Config.Hostname}}|' +
+      '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}';
     const inspect = await run('docker', ['inspect', '--format', format, ...list], { timeoutMs: 30_000 });
     return inspect.stdout
       .split('\n')
       .filter((l) => l.includes('|'))
       .map((line) => {
-        const [id = '', name = '', service = '', status = '', health = '', restarts = '0'] = line.split('|');
-        return { id, name: name.replace(/^\//, ''), service, status, health, restarts: Number(restarts) };
+        const [
+          id = '',
+          name = '',
+          service = '',
+          status = '',
+          health = '',
+          restarts = '0',
+          hostname = '',
+          ips = '',
+        ] = line.split('|');
+        return {
+          id,
+          name: name.replace(/^\//, ''),
+          service,
+          status,
+          health,
+          restarts: Number(restarts),
+          hostname,
+          ips: ips.split(' ').filter((ip) => ip !== ''),
+        };
       })
       .sort((a, b) => a.service.localeCompare(b.service));
   }

@@ -1,11 +1,15 @@
 /**
- * The checks a speaker does on stage, against the published ports (127.0.0.1 by default): create a book and
- * see its ISBN from number-api, look at a book's stock, put it in a cart, check out, see the stock go down;
- * the storefront serves its page and its config. Every response must say who served it (X-Served-By).
+ * The checks a speaker does on stage, against the ports the stage publishes (127.0.0.1 by default): create a book
+ * and see its ISBN from number-api, look at a book's stock, put it in a cart, check out, see the stock go down; the
+ * storefront serves its page and its config. Every response must say who served it (X-Served-By).
+ *
+ * Which services are published, and on which host port, comes from the stage's compose file: from demo02 on,
+ * number-api is not published (only other services call it); its ISBN in the created book shows it works.
  *
  * Requests go only to `host` (loopback unless told otherwise), one at a time, each with a time limit.
  */
 
+/** The services of the store and the port each listens on in its container (the contract's fixed ports). */
 export const ports = {
   web: 8080,
   'book-api': 8081,
@@ -17,6 +21,12 @@ export const ports = {
 } as const;
 
 export type Service = keyof typeof ports;
+
+/** Host ports by service, as the compose file publishes them. */
+export type Published = Partial<Record<string, number>>;
+
+/** What the smoke checks cannot do without: they call these from outside. */
+export const smokeNeeds: Service[] = ['book-api', 'inventory-api', 'shoppingcart-api', 'web'];
 
 export interface SmokeResult {
   checks: string[];
@@ -39,9 +49,16 @@ export function validEan13(code: string): boolean {
 }
 
 export async function smoke(
+  published: Published,
   host = '127.0.0.1',
   log: (line: string) => void = console.log,
 ): Promise<SmokeResult> {
+  const missing = smokeNeeds.filter((service) => published[service] === undefined);
+  if (missing.length > 0) {
+    throw new Error(
+      `the smoke checks call ${missing.join(', ')} from outside, but the compose file does not publish them`,
+    );
+  }
   const checks: string[] = [];
   const ok = (line: string) => {
     checks.push(line);
@@ -49,7 +66,7 @@ export async function smoke(
   };
 
   async function call(service: Service, method: string, path: string, body?: unknown): Promise<Response> {
-    const url = `http://${host}:${ports[service]}${path}`;
+    const url = `http://${host}:${published[service]}${path}`;
     let res: globalThis.Response;
     try {
       res = await fetch(url, {
@@ -91,11 +108,16 @@ export async function smoke(
     return (value as Record<string, T>)[name] as T;
   }
 
-  for (const service of Object.keys(ports) as Service[]) {
+  const outside = (Object.keys(ports) as Service[]).filter((service) => published[service] !== undefined);
+  for (const service of outside) {
     const res = await call(service, 'GET', '/health/ready');
     expectStatus(res, 200, `${service} GET /health/ready`);
   }
-  ok('every service answers GET /health/ready with 200 and X-Served-By');
+  const inside = (Object.keys(ports) as Service[]).filter((service) => published[service] === undefined);
+  ok(
+    `every published service answers GET /health/ready with 200 and X-Served-By (${outside.join(', ')})` +
+      (inside.length > 0 ? `; not published: ${inside.join(', ')}` : ''),
+  );
 
   const created = await call('book-api', 'POST', '/api/books', {
     title: 'Baking a Microservice Pi(e)',
@@ -107,7 +129,11 @@ export async function smoke(
   const isbn = field<string>(created.json, 'isbn', 'POST /api/books');
   if (!isbn.startsWith('978') || !validEan13(isbn))
     throw new Error(`POST /api/books: "${isbn}" is no valid ISBN-13 978…`);
-  ok(`POST /api/books → 201, ISBN ${isbn} from number-api (valid ISBN-13)`);
+  const upstream = created.headers.get('x-upstream-served-by');
+  ok(
+    `POST /api/books → 201, ISBN ${isbn} from number-api (valid ISBN-13)` +
+      (upstream === null ? '' : `, X-Upstream-Served-By ${upstream}`),
+  );
 
   const list = await call('book-api', 'GET', '/api/books');
   expectStatus(list, 200, 'GET /api/books');
@@ -164,4 +190,51 @@ export async function smoke(
   ok('storefront GET / → HTML, GET /config.json → JSON');
 
   return { checks, bookId, orderId };
+}
+
+/** One book create through book-api, as the registry and load-balancing checks make many of. */
+export interface BookCreate {
+  /** HTTP status; 0 when book-api did not answer */
+  status: number;
+  isbn?: string;
+  /** X-Served-By: the book-api instance */
+  servedBy: string | null;
+  /** X-Upstream-Served-By (demo03 on): the number-api instance that gave the ISBN */
+  upstream: string | null;
+  /** the problem's detail (or the error) when it failed */
+  detail?: string;
+}
+
+export async function createBook(
+  bookApiPort: number,
+  title: string,
+  host = '127.0.0.1',
+): Promise<BookCreate> {
+  let res: globalThis.Response;
+  try {
+    res = await fetch(`http://${host}:${bookApiPort}/api/books`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ title, author: 'Container Test', year: 2026, price: 9.99 }),
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (error) {
+    const why = (error as Error).cause ?? (error as Error).message;
+    return { status: 0, servedBy: null, upstream: null, detail: String(why) };
+  }
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // reported through detail
+  }
+  const isbn = typeof json.isbn === 'string' ? json.isbn : undefined;
+  return {
+    status: res.status,
+    isbn,
+    servedBy: res.headers.get('x-served-by'),
+    upstream: res.headers.get('x-upstream-served-by'),
+    detail: res.ok ? undefined : typeof json.detail === 'string' ? json.detail : text.slice(0, 300),
+  };
 }

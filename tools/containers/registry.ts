@@ -1,0 +1,104 @@
+/**
+ * Looking inside a stage's service registry (demo02 on): the etcd container of the stack, read with its own
+ * etcdctl (`docker exec`, so etcd's client port need not be published), and waiting for what a test expects to see.
+ */
+import { run } from './docker.ts';
+
+/** The registry's key prefix; a registration is `/pie/services/<service>/<instance-id>`. */
+export const servicesPrefix = '/pie/services/';
+
+/** What an instance writes under its key (demo02's `Instance`). */
+export interface Registration {
+  key: string;
+  service: string;
+  instanceId: string;
+  url: string;
+  pid?: number;
+  startedAt?: string;
+  version?: string;
+  /** whether the key is attached to a lease (it then goes when the lease ends) */
+  leased: boolean;
+}
+
+interface EtcdGetJson {
+  kvs?: { key: string; value?: string; lease?: number | string }[];
+}
+
+const b64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
+
+/** etcd in one container of the stack. */
+export class StackEtcd {
+  readonly container: string;
+
+  /** `container`: the id or name of the running etcd container. */
+  constructor(container: string) {
+    this.container = container;
+  }
+
+  /** Runs etcdctl inside the etcd container (by its full path: the upstream image is distroless). */
+  async etcdctl(args: string[], timeoutMs = 15_000) {
+    return run(
+      'docker',
+      ['exec', this.container, '/usr/local/bin/etcdctl', '--endpoints=http://127.0.0.1:2379', ...args],
+      { timeoutMs },
+    );
+  }
+
+  /** Every registration under the prefix, in key order; throws when etcdctl fails. */
+  async registrations(prefix = servicesPrefix): Promise<Registration[]> {
+    const result = await this.etcdctl(['get', '--prefix', prefix, '--write-out=json']);
+    if (result.code !== 0)
+      throw new Error(`etcdctl get --prefix ${prefix}: ${result.stderr || result.stdout}`);
+    const json = JSON.parse(result.stdout) as EtcdGetJson;
+    return (json.kvs ?? []).map((kv) => {
+      const key = b64(kv.key);
+      let value: Partial<Registration> = {};
+      try {
+        value = JSON.parse(b64(kv.value ?? '')) as Partial<Registration>;
+      } catch {
+        // not JSON: reported by the caller's expectations (no url, no instanceId)
+      }
+      const [service = '', ...rest] = key.slice(prefix.length).split('/');
+      return {
+        ...value,
+        key,
+        service: value.service ?? service,
+        instanceId: value.instanceId ?? rest.join('/'),
+        url: value.url ?? '',
+        leased: Number(kv.lease ?? 0) !== 0,
+      };
+    });
+  }
+
+  /** The registrations of one service. */
+  async instancesOf(service: string): Promise<Registration[]> {
+    return this.registrations(`${servicesPrefix}${service}/`);
+  }
+}
+
+/**
+ * Polls `probe` every `intervalMs` until it returns something other than undefined; returns that and the time
+ * it took. Throws with `what` after `timeoutMs`. A probe that throws counts as "not yet".
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return { value, ms: Date.now() - started };
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() - started > timeoutMs) {
+      const why = lastError === undefined ? '' : ` (last error: ${(lastError as Error).message})`;
+      throw new Error(`${what}: not within ${timeoutMs / 1000} s${why}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
