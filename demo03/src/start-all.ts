@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { defaultPorts, etcdEndpoints, type ServiceName, serviceNames } from './lib/config.js';
+import { defaultPorts, etcdEndpoints, serviceNames } from './lib/config.js';
 import { stage } from './lib/stage.js';
 import {
   etcdInstalled,

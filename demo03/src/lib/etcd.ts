@@ -146,20 +146,19 @@ export class Etcd {
     this.current = (this.current + 1) % this.endpoints.length;
     let closed = false;
     let lastHeard = Date.now();
-    let req: ClientRequest | undefined;
     const close = (why: string, compacted = false) => {
       if (closed) return;
       closed = true;
       clearInterval(progress);
-      req?.destroy();
+      req.destroy();
       handlers.onClosed(why, compacted);
     };
     const progress = setInterval(() => {
       if (Date.now() - lastHeard > 2 * progressMs) close(`no progress from ${endpoint.host}`);
-      else req?.write(JSON.stringify({ progress_request: {} }));
+      else req.write(JSON.stringify({ progress_request: {} }));
     }, progressMs);
 
-    req = request({
+    const req: ClientRequest = request({
       host: endpoint.hostname,
       port: endpoint.port,
       path: '/v3/watch',
@@ -188,7 +187,7 @@ export class Etcd {
     req.setSocketKeepAlive(true, 1000);
     // The gateway reads a streamed request body only once it has answered `Expect: 100-continue`.
     req.on('continue', () => {
-      req?.write(
+      req.write(
         JSON.stringify({
           create_request: {
             key: encode(prefix),
