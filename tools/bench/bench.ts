@@ -6,6 +6,7 @@
 // a noisy machine blurs every stage alike. Then writes the report (see report.ts). Timings are never asserted
 // on anywhere: this measures, it does not test.
 import { execFileSync, spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInstalled, type LocalStage, startLocalStage } from '../lib/stage-process.ts';
@@ -240,6 +241,7 @@ async function main() {
     scaled: {},
     images: {},
     scenarios: [],
+    loadAverages: [],
   };
 
   for (let round = 0; round < settings.rounds; round++) {
@@ -247,6 +249,8 @@ async function main() {
     console.log(`\n━━ round ${round + 1}/${settings.rounds}: ${order.map(unitName).join(' → ')}`);
     for (const [position, unit] of order.entries()) {
       const label = unitName(unit);
+      const [load] = loadavg();
+      if (load !== undefined && load > 0) raw.loadAverages?.push(Math.round(load * 100) / 100);
       const log = (line: string) => console.log(`[${round + 1}/${settings.rounds}] ${label}: ${line}`);
       if (unit.kind === 'baseline') {
         raw.baselines[unit.name].push(await measureBaseline(unit.name, settings, position, round, log));

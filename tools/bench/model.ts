@@ -66,6 +66,8 @@ export interface Raw {
   scaled: Record<string, StageRun[]>;
   images: Record<string, ImageSize>;
   scenarios: (ScenarioResult | SkippedScenario)[];
+  /** the machine's 1-minute load average before each measurement (empty where the OS has none) */
+  loadAverages?: number[];
 }
 
 export interface PathSummary {

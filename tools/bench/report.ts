@@ -118,10 +118,26 @@ function scenarioSection(raw: Raw): string {
         s.figures.map((f) => [f.label, formatFigure(f).slice(f.label.length + 2)]),
       ),
     );
-    for (const note of s.notes) out.push('', `- ${note}`);
+    if (s.notes.length > 0) out.push('', ...s.notes.map((note) => `- ${note}`));
     out.push('');
   }
   return out.join('\n');
+}
+
+/** How busy the machine was with other work: the 1-minute load average, sampled before each measurement. */
+function loadLine(raw: Raw): string[] {
+  const loads = raw.loadAverages ?? [];
+  if (loads.length === 0) return [];
+  const lo = Math.min(...loads);
+  const hi = Math.max(...loads);
+  const busy = hi > raw.machine.cores;
+  return [
+    `**Load average** (1 min, before each measurement): ${lo.toFixed(1)}–${hi.toFixed(1)} on ${raw.machine.cores} cores` +
+      (busy
+        ? ' — other work was running, so single rounds are noisy: compare medians, and read the rounds column.'
+        : '.'),
+    '',
+  ];
 }
 
 export function markdown(raw: Raw, summary: Summary): string {
@@ -136,6 +152,7 @@ export function markdown(raw: Raw, summary: Summary): string {
     '',
     `**Machine:** ${m.model ? `${m.model}, ` : ''}${m.cpu}, ${m.cores} cores, ${formatCount(m.memoryMiB)} MiB RAM, ${m.os}, Node.js ${m.node}.`,
     '',
+    ...loadLine(raw),
     `**Settings:** stages ${stages.join(', ')}; ${settings.rounds} round(s), interleaved (each round starts, measures ` +
       `and stops every stage and baseline in turn, in a rotated order); each path ${settings.warmupS} s warm-up then ` +
       `${settings.durationS} s of load over ${settings.connections} connections (autocannon, its own process); ` +
