@@ -68,7 +68,7 @@ export class LoadBalancer {
     if (wasIn) {
       this.log.warn('instance ejected', {
         dependency: this.view.service,
-        instance: instance.instanceId,
+        ejected: instance.instanceId,
         reason,
         cooldownMs: this.options.cooldownMs,
       });

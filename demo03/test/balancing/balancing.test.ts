@@ -1,45 +1,24 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { EtcdCluster, registeredInstances } from '../support/etcd.js';
+import { describe, expect, it } from 'vitest';
+import { type EtcdCluster, registeredInstances } from '../support/etcd.js';
 import { request } from '../support/http.js';
-import { freePort, isReady, type Spawned, spawnCompiled, waitFor } from '../support/processes.js';
+import { isReady, waitFor } from '../support/processes.js';
+import { createBook, registry, type ServiceProcess, startService } from '../support/services.js';
 
 /** Several instances of a service as processes, found through a real etcd, called through the load balancer. */
 
-const spawned: Spawned[] = [];
-const clusters: EtcdCluster[] = [];
-afterEach(async () => {
-  for (const s of spawned.splice(0)) s.killAll();
-  for (const c of clusters.splice(0)) await c.stop();
-});
-
-type Started = Spawned & { url: string; id: string };
-
-async function startService(
-  name: string,
-  etcd: EtcdCluster,
-  env: Record<string, string> = {},
-): Promise<Started> {
-  const port = await freePort();
-  const service = spawnCompiled(`dist/services/${name}/main.js`, {
-    PORT: String(port),
-    ADVERTISE_HOST: '127.0.0.1',
-    INSTANCE_ID: `${name}-${port}`,
-    ETCD_ENDPOINTS: etcd.env,
-    ...env,
-  });
-  spawned.push(service);
-  const started = { ...service, url: `http://127.0.0.1:${port}`, id: `${name}-${port}` };
-  await waitFor(`${name} ready`, () => isReady(started.url), 15_000, service.output);
+/** A service process, ready to serve. */
+async function startReady(name: string, etcd: EtcdCluster): Promise<ServiceProcess> {
+  const started = await startService(name, etcd);
+  await waitFor(`${name} ready`, () => isReady(started.url), 15_000, started.output);
   return started;
 }
 
 async function store(numberInstances: number) {
-  const etcd = await EtcdCluster.start();
-  clusters.push(etcd);
+  const etcd = await registry();
   const numbers = await Promise.all(
-    Array.from({ length: numberInstances }, () => startService('number-api', etcd)),
+    Array.from({ length: numberInstances }, () => startReady('number-api', etcd)),
   );
-  const book = await startService('book-api', etcd);
+  const book = await startReady('book-api', etcd);
   await waitFor(
     'book-api to see every number-api',
     async () => (await registeredInstances(etcd.env, 'number-api')).length === numberInstances,
@@ -47,10 +26,6 @@ async function store(numberInstances: number) {
   return { etcd, numbers, book };
 }
 
-const createBook = (bookUrl: string) =>
-  request('POST', `${bookUrl}/api/books`, {
-    json: { title: 'Dune', author: 'Frank Herbert', year: 1965, price: 9.5 },
-  });
 /** Which number-api instance gave the ISBN: the book-api response names it. */
 const upstream = (response: { headers: Headers }) =>
   response.headers.get('x-upstream-served-by')?.replace('number-api/', '') ?? '';
@@ -65,7 +40,7 @@ describe('client-side load balancing', () => {
       counts.set(upstream(created), (counts.get(upstream(created)) ?? 0) + 1);
     }
     console.log('ISBN requests per instance:', Object.fromEntries(counts));
-    expect([...counts.keys()].sort()).toEqual(numbers.map((n) => n.id).sort());
+    expect([...counts.keys()].sort()).toEqual(numbers.map((n) => n.instanceId).sort());
     for (const count of counts.values()) {
       expect(count).toBeGreaterThanOrEqual(60); // 20%
       expect(count).toBeLessThanOrEqual(138); // 46%
@@ -74,17 +49,18 @@ describe('client-side load balancing', () => {
 
   it('sends traffic to a new instance within a second of its registering', async () => {
     const { etcd, book } = await store(2);
-    const newcomer = await startService('number-api', etcd);
+    const newcomer = await startReady('number-api', etcd);
     const registered = Date.now();
     let answered = false;
     while (!answered && Date.now() - registered < 1000)
-      answered = upstream(await createBook(book.url)) === newcomer.id;
+      answered = upstream(await createBook(book.url)) === newcomer.instanceId;
     expect(answered).toBe(true);
   });
 
   it('one of 3 instances killed under load: creates fail only until it is ejected, then all succeed', async () => {
     const { numbers, book } = await store(3);
-    const victim = numbers[0] as Started;
+    const victim = numbers[0] as ServiceProcess;
+    const concurrency = 8;
     const outcomes: { at: number; ok: boolean; from: string }[] = [];
     let killedAt = 0;
     const load = async () => {
@@ -98,35 +74,30 @@ describe('client-side load balancing', () => {
         }
       }
     };
-    await Promise.all(Array.from({ length: 8 }, load));
+    await Promise.all(Array.from({ length: concurrency }, load));
     const afterKill = outcomes.filter((o) => o.at > killedAt);
     const failed = afterKill.filter((o) => !o.ok);
-    const ejectedAt = Date.parse(
-      /"time":"([^"]+)","level":"warn".*"msg":"instance ejected"/.exec(book.output())?.[1] ?? '',
-    );
-    console.log(
-      `creates after the kill: ${afterKill.length}, failed: ${failed.length}; ejected ${ejectedAt - killedAt} ms after the kill`,
-    );
-    expect(ejectedAt).toBeGreaterThanOrEqual(killedAt);
-    // Failures only among requests in flight before the ejection; none answered by the dead instance after it.
-    expect(failed.filter((o) => o.at > ejectedAt + 100)).toEqual([]);
-    expect(afterKill.filter((o) => o.at > ejectedAt + 100 && o.from === victim.id)).toEqual([]);
-    expect(afterKill.filter((o) => o.ok).length).toBeGreaterThan(0);
+    console.log(`creates after the kill: ${afterKill.length}, failed: ${failed.length}`);
+    expect(book.output()).toMatch(new RegExp(`"msg":"instance ejected".*"ejected":"${victim.instanceId}"`));
+    // At most the creates that were inside the victim when it died (one per concurrent client); a create that
+    // finds it gone is retried elsewhere, and once ejected it is not chosen again.
+    expect(failed.length).toBeLessThanOrEqual(concurrency);
+    const secondHalf = afterKill.slice(afterKill.length / 2);
+    expect(secondHalf.filter((o) => !o.ok || o.from === victim.instanceId)).toEqual([]);
   });
 
   it('one of 3 catalog instances killed under load: idempotent reads see no failure at all', async () => {
-    const etcd = await EtcdCluster.start();
-    clusters.push(etcd);
-    await startService('number-api', etcd);
-    await startService('inventory-api', etcd);
-    await startService('cd-api', etcd);
-    await startService('dvd-api', etcd);
+    const etcd = await registry();
+    await startReady('number-api', etcd);
+    await startReady('inventory-api', etcd);
+    await startReady('cd-api', etcd);
+    await startReady('dvd-api', etcd);
     const books = [
-      await startService('book-api', etcd),
-      await startService('book-api', etcd),
-      await startService('book-api', etcd),
+      await startReady('book-api', etcd),
+      await startReady('book-api', etcd),
+      await startReady('book-api', etcd),
     ];
-    const cart = await startService('shoppingcart-api', etcd);
+    const cart = await startReady('shoppingcart-api', etcd);
     const cartId = (await request('POST', `${cart.url}/api/carts`)).body.id;
     let sent = 0;
     const failures: number[] = [];

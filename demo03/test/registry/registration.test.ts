@@ -1,40 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stage } from '../../src/lib/stage.js';
-import { EtcdCluster, registeredInstances } from '../support/etcd.js';
+import { registeredInstances } from '../support/etcd.js';
 import { request } from '../support/http.js';
-import { freePort, isReady, type Spawned, spawnCompiled, waitFor } from '../support/processes.js';
+import { isReady, waitFor } from '../support/processes.js';
+import { createBook, registry, startService } from '../support/services.js';
 
 /** Services as processes, registering in a real etcd: what `npm start` and the containers do. */
-
-const spawned: Spawned[] = [];
-const clusters: EtcdCluster[] = [];
-afterEach(async () => {
-  for (const s of spawned.splice(0)) s.killAll();
-  for (const c of clusters.splice(0)) await c.stop();
-});
-
-async function registry(size = 1, started = true) {
-  const cluster = started ? await EtcdCluster.start(size) : await EtcdCluster.plan(size);
-  clusters.push(cluster);
-  return cluster;
-}
-
-async function startService(name: string, etcd: EtcdCluster, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const service = spawnCompiled(`dist/services/${name}/main.js`, {
-    PORT: String(port),
-    ADVERTISE_HOST: '127.0.0.1',
-    ETCD_ENDPOINTS: etcd.env,
-    ...env,
-  });
-  spawned.push(service);
-  return { ...service, url: `http://127.0.0.1:${port}`, port };
-}
-
-const createBook = (bookUrl: string) =>
-  request('POST', `${bookUrl}/api/books`, {
-    json: { title: 'Dune', author: 'Frank Herbert', year: 1965, price: 9.5 },
-  });
 
 /** Milliseconds until `check` holds, polled every 10 ms, or a failure after `limitMs`. */
 async function msUntil(what: string, check: () => Promise<boolean>, limitMs: number): Promise<number> {
@@ -58,7 +29,9 @@ describe('registration in etcd', () => {
         }),
       }).then((r) => r.json())) as { kvs: { key: string; value: string; lease: string }[] }
     ).kvs;
-    expect(Buffer.from(kv?.key ?? '', 'base64').toString()).toMatch(/^\/pie\/services\/number-api\/.+:\d+$/);
+    expect(Buffer.from(kv?.key ?? '', 'base64').toString()).toBe(
+      `/pie/services/number-api/${number.instanceId}`,
+    );
     expect(kv?.lease).toMatch(/^\d+$/); // attached to a lease: it cannot outlive its instance
     expect(JSON.parse(Buffer.from(kv?.value ?? '', 'base64').toString())).toMatchObject({
       service: 'number-api',
