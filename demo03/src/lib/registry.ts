@@ -153,13 +153,12 @@ export class ServiceView {
         }
         const outcome = await this.watchUntilClosed();
         if (this.stopping.signal.aborted) break;
+        if (!outcome.created) throw new Error(outcome.why);
         mustList = outcome.mustList;
-        if (outcome.created) retryMs = firstRetryMs;
-        else await sleep(retryMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
-        retryMs = outcome.created ? firstRetryMs : Math.min(retryMs * 2, maxRetryMs);
+        if (failing) this.log.info('etcd reachable again', { dependency: this.service });
+        failing = false;
+        retryMs = firstRetryMs;
         this.log.debug('registry watch ended; resuming', { dependency: this.service, why: outcome.why });
-        if (failing && outcome.created) this.log.info('etcd reachable again', { dependency: this.service });
-        failing = failing && !outcome.created;
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         if (!failing) {
