@@ -106,7 +106,10 @@ const output = join(root, '.test-output');
 mkdirSync(output, { recursive: true });
 
 await layer('tools', '', async () =>
-  fromVitest(vitest(root, ['tools/test'], {}, join(output, 'tools.json')), '(stage tooling, compose files)'),
+  fromVitest(
+    vitest(root, ['tools/test', 'tools/bench'], {}, join(output, 'tools.json')),
+    '(stage tooling, compose files, bench)',
+  ),
 );
 
 for (const stage of stages) {
