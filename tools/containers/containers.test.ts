@@ -432,6 +432,16 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
         const victim = numberApis[0]!;
         const victimId = `${victim.hostname}:${numberApiPort}`;
         const survivors = numberApis.slice(1).map((c) => upstreamOf(`${c.hostname}:${numberApiPort}`));
+        // When the survivors' processes started: the test must be the only one stopping number-api here.
+        const startedAt = async () =>
+          (
+            await run(
+              'docker',
+              ['inspect', '--format', '{{.State.StartedAt}}', ...numberApis.slice(1).map((c) => c.id)],
+              { timeoutMs: 30_000 },
+            )
+          ).stdout.trim();
+        const survivorsStarted = await startedAt();
 
         // SIGKILL: no deregistration; the key stays until its lease runs out.
         const t0 = Date.now();
@@ -467,10 +477,21 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
         const failedDuring = during.filter((r) => r.status !== 201);
         console.log(
           `killed ${victimId}: key ${expiredMs === undefined ? 'still there' : `gone after ${seconds(expiredMs)} s`}; ` +
-            `${during.length} creates meanwhile, ${failedDuring.length} failed: ${JSON.stringify(tally(during))}`,
+            `${during.length} creates meanwhile, ${failedDuring.length} failed: ${JSON.stringify(tally(during))}` +
+            (failedDuring.length > 0
+              ? ` (${[...new Set(failedDuring.map((r) => `${r.status} ${r.detail ?? ''}`.trim()))].join(' | ')})`
+              : ''),
         );
         expect(expiredMs, `the key of ${victimId} outlived its TTL`).toBeDefined();
         expect(expiredMs!).toBeLessThanOrEqual((registryTtlSeconds + 2) * 1000);
+
+        // The containers' processes are visible on the host: a `pkill -f 'number-api/main.js$'` there (the labs
+        // have one) stops these too, and restart: unless-stopped brings them back. Say so rather than blame the stage.
+        expect(
+          await startedAt(),
+          'a surviving number-api container was restarted during the test: something on this host stopped its ' +
+            'process (a `pkill -f number-api/main.js` of a local run of the stage also matches the containers)',
+        ).toBe(survivorsStarted);
 
         // A moment for the watch to tell book-api, then every create must succeed, on the survivors only.
         await new Promise((r) => setTimeout(r, 1000));
@@ -495,6 +516,9 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
           keyExpiredAfterSeconds: seconds(expiredMs!),
           createsWhileExpiring: during.length,
           failedWhileExpiring: failedDuring.length,
+          failuresWhileExpiring: [
+            ...new Set(failedDuring.map((r) => `${r.status} ${r.detail ?? ''}`.trim())),
+          ],
           whileExpiring: tally(during),
           afterExpiry: counts,
         };
