@@ -9,7 +9,8 @@ describe('a service process', () => {
   it('on SIGTERM deregisters, stops accepting, finishes the request in flight, and exits 0', async () => {
     const etcd = await EtcdCluster.start();
     const registry = { ETCD_ENDPOINTS: etcd.env, ADVERTISE_HOST: '127.0.0.1' };
-    // number-api behind a slow proxy: the proxy is registered first, so it is the instance book-api calls.
+    // number-api behind a slow proxy: only the proxy is registered (number-api itself is given an etcd that is
+    // not there), so the proxy is the one instance book-api can call.
     const numberPort = await freePort();
     const slowNumbers = new DelayProxy();
     slowNumbers.target = `http://127.0.0.1:${numberPort}`;
@@ -23,7 +24,7 @@ describe('a service process', () => {
     });
     const number = spawnCompiled('dist/services/number-api/main.js', {
       PORT: String(numberPort),
-      ...registry,
+      ETCD_ENDPOINTS: `http://127.0.0.1:${await freePort()}`,
     });
     const bookPort = await freePort();
     const book = spawnCompiled('dist/services/book-api/main.js', { PORT: String(bookPort), ...registry });
