@@ -16,6 +16,10 @@ export class DelayProxy {
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
       this.seen.push(`${req.method} ${req.url}`);
+      if (!this.target) {
+        res.writeHead(502).end(); // no target yet: a proxy with nothing behind it
+        return;
+      }
       const target = new URL(this.target);
       const upstream = httpRequest(
         { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
