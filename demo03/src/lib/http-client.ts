@@ -30,7 +30,7 @@ export class Dependency {
 
   constructor(instances: ServiceView, timeoutMs: number) {
     this.name = instances.service;
-    this.balancer = new LoadBalancer(instances, instances.log);
+    this.balancer = new LoadBalancer(instances);
     this.timeoutMs = timeoutMs;
   }
 

@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { RequestHandler } from 'express';
-import type { Logger } from './log.js';
 import type { Instance, ServiceView } from './registry.js';
 
 /**
@@ -38,15 +37,13 @@ export const defaultBalancerOptions: BalancerOptions = { maxAttempts: 3, cooldow
 
 export class LoadBalancer {
   readonly view: ServiceView;
-  private readonly log: Logger;
   private readonly options: BalancerOptions;
   private next = 0;
   /** instance id → when it may take traffic again */
   private readonly ejected = new Map<string, number>();
 
-  constructor(view: ServiceView, log: Logger, options: BalancerOptions = defaultBalancerOptions) {
+  constructor(view: ServiceView, options: BalancerOptions = defaultBalancerOptions) {
     this.view = view;
-    this.log = log;
     this.options = options;
   }
 
@@ -66,7 +63,7 @@ export class LoadBalancer {
     const wasIn = (this.ejected.get(instance.instanceId) ?? 0) <= Date.now();
     this.ejected.set(instance.instanceId, Date.now() + this.options.cooldownMs);
     if (wasIn) {
-      this.log.warn('instance ejected', {
+      this.view.log.warn('instance ejected', {
         dependency: this.view.service,
         ejected: instance.instanceId,
         reason,

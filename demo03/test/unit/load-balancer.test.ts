@@ -19,7 +19,7 @@ const viewOf = (...ids: string[]) =>
     log: createLogger({}, 'error'),
   }) as unknown as ServiceView;
 const balancer = (...ids: string[]) =>
-  new LoadBalancer(viewOf(...ids), createLogger({}, 'error'), { maxAttempts: 3, cooldownMs: 60_000 });
+  new LoadBalancer(viewOf(...ids), { maxAttempts: 3, cooldownMs: 60_000 });
 const far = () => Date.now() + 60_000;
 
 describe('LoadBalancer', () => {
