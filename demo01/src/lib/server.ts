@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceName } from './config.js';
 import type { ServiceContext } from './http-app.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLogs } from './log.js';
 import { stage } from './stage.js';
 
 export interface RunningService {
@@ -65,18 +65,20 @@ export async function runService(
   try {
     running = await listen(buildApp(ctx), ctx);
   } catch (err) {
-    log.error((err as Error).message, { port: config.port });
+    log.error({ port: config.port }, (err as Error).message);
+    flushLogs();
     process.exit(1);
   }
-  log.info('listening', { port: running.port, stage: stage.stage });
+  log.info({ port: running.port, stage: stage.stage }, 'listening');
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping', { signal });
+    log.info({ signal }, 'stopping');
     await running.stop();
     log.info('stopped');
+    flushLogs();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
