@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import express, { type Express, type RequestHandler } from 'express';
 import type { ServiceConfig } from './config.js';
 import { type HealthCheck, healthRoutes } from './health.js';
-import type { Logger } from './log.js';
+import { type Logger, requestLog } from './log.js';
 import { HttpProblem, problemHandler, unknownRoute } from './problem.js';
 import type { Registry } from './registry.js';
 
@@ -19,27 +18,6 @@ function servedBy(config: ServiceConfig): RequestHandler {
   const value = `${config.service}/${config.instanceId}`;
   return (_req, res, next) => {
     res.setHeader('X-Served-By', value);
-    next();
-  };
-}
-
-/** One JSON log line per request; health probes at debug level so they do not drown the rest. */
-function requestLog(log: Logger): RequestHandler {
-  return (req, res, next) => {
-    const start = process.hrtime.bigint();
-    const requestId = req.get('x-request-id') || randomUUID();
-    res.setHeader('X-Request-Id', requestId);
-    res.on('finish', () => {
-      const fields = {
-        requestId,
-        method: req.method,
-        path: req.originalUrl,
-        status: res.statusCode,
-        durationMs: Number((process.hrtime.bigint() - start) / 1000n) / 1000,
-      };
-      if (req.path.startsWith('/health/')) log.debug('request', fields);
-      else log.info('request', fields);
-    });
     next();
   };
 }
@@ -96,8 +74,6 @@ export function createServiceApp(
   app.use(healthRoutes([registry.registration.readiness, ...readiness]));
   app.use(routes);
   app.use(unknownRoute);
-  app.use(
-    problemHandler((err) => log.error('unexpected error', { err: String((err as Error)?.stack ?? err) })),
-  );
+  app.use(problemHandler((err) => log.error({ err }, 'unexpected error')));
   return app;
 }

@@ -63,12 +63,11 @@ export class LoadBalancer {
     const wasIn = (this.ejected.get(instance.instanceId) ?? 0) <= Date.now();
     this.ejected.set(instance.instanceId, Date.now() + this.options.cooldownMs);
     if (wasIn) {
-      this.view.log.warn('instance ejected', {
-        dependency: this.view.service,
-        ejected: instance.instanceId,
-        reason,
-        cooldownMs: this.options.cooldownMs,
-      });
+      const { cooldownMs } = this.options;
+      this.view.log.warn(
+        { dependency: this.view.service, ejected: instance.instanceId, reason, cooldownMs },
+        'instance ejected',
+      );
     }
   }
 

@@ -1,28 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { LogLevel } from './config.js';
 
-const rank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type { Logger };
 
-export type Fields = Record<string, unknown>;
+/**
+ * Never logged, wherever they appear: headers that carry credentials, and any password or token field.
+ * Configured before any credential exists, so a later log call cannot leak one by accident.
+ */
+const secretKeys = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'password', 'token'];
+export const redactedPaths = secretKeys.flatMap((key) => {
+  const k = `["${key}"]`;
+  return [k, `*${k}`, `*.*${k}`, `*.headers${k}`, `*.*.headers${k}`];
+});
 
-export interface Logger {
-  debug(msg: string, fields?: Fields): void;
-  info(msg: string, fields?: Fields): void;
-  warn(msg: string, fields?: Fields): void;
-  error(msg: string, fields?: Fields): void;
+let stdout: ReturnType<typeof pino.destination> | undefined;
+
+/**
+ * Asynchronous: lines that arrive while a write is under way are written together in the next one,
+ * instead of one blocking write per line (that was a quarter of a busy service's CPU). `flushLogs`
+ * writes what is left.
+ */
+function stdoutDestination() {
+  stdout ??= pino.destination({ dest: 1, sync: false });
+  return stdout;
 }
 
-/** One JSON object per line on stdout: easy to grep on stage, easy to ship anywhere later. */
-export function createLogger(base: Fields, level: LogLevel = 'info'): Logger {
-  const write = (lvl: LogLevel, msg: string, fields?: Fields) => {
-    if (rank[lvl] < rank[level]) return;
-    process.stdout.write(
-      `${JSON.stringify({ time: new Date().toISOString(), level: lvl, ...base, msg, ...fields })}\n`,
-    );
-  };
-  return {
-    debug: (msg, fields) => write('debug', msg, fields),
-    info: (msg, fields) => write('info', msg, fields),
-    warn: (msg, fields) => write('warn', msg, fields),
-    error: (msg, fields) => write('error', msg, fields),
+/** Writes out every buffered line; call it before `process.exit`. */
+export function flushLogs(): void {
+  try {
+    stdout?.flushSync();
+  } catch {
+    // nothing was written yet, or stdout is gone: nothing left to save
+  }
+}
+
+/** One JSON object per line: easy to grep on stage, easy to ship anywhere later. */
+export function createLogger(
+  base: Record<string, unknown>,
+  level: LogLevel = 'info',
+  destination: DestinationStream = stdoutDestination(),
+): Logger {
+  return pino(
+    {
+      level,
+      base,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+      redact: { paths: redactedPaths, censor: '[redacted]' },
+    },
+    destination,
+  );
+}
+
+/**
+ * One log line per request: method, route (the matched pattern, else the path), path, status, duration
+ * and request id; never a body or a header. Health probes at debug level so they do not drown the rest.
+ */
+export function requestLog(log: Logger): RequestHandler {
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    const requestId = req.get('x-request-id') || randomUUID();
+    res.setHeader('X-Request-Id', requestId);
+    const path = req.originalUrl;
+    res.on('finish', () => {
+      const fields = {
+        method: req.method,
+        route: req.route ? `${req.baseUrl}${String(req.route.path)}` : path.split('?', 1)[0],
+        path,
+        status: res.statusCode,
+        durationMs: Number((process.hrtime.bigint() - start) / 1000n) / 1000,
+        requestId,
+      };
+      if (path.startsWith('/health/')) log.debug(fields, 'request');
+      else log.info(fields, 'request');
+    });
+    next();
   };
 }

@@ -59,18 +59,18 @@ export class Registration {
           const lease = await this.etcd.grant(this.ttlSeconds);
           await this.etcd.put(key, value, lease);
           this.lease = lease;
-          this.log.info(this.registered ? 'registered again' : 'registered', {
-            key,
-            ttlSeconds: this.ttlSeconds,
-          });
+          this.log.info(
+            { key, ttlSeconds: this.ttlSeconds },
+            this.registered ? 'registered again' : 'registered',
+          );
           this.registered = true;
         } else if ((await this.etcd.keepAlive(this.lease)) === 0) {
           // The lease expired while etcd was out of reach, or etcd lost its data: register anew.
-          this.log.warn('registration expired; registering again', { key });
+          this.log.warn({ key }, 'registration expired; registering again');
           this.lease = undefined;
           continue;
         }
-        if (failing) this.log.info('etcd reachable again', { key });
+        if (failing) this.log.info({ key }, 'etcd reachable again');
         failing = false;
         retryMs = firstRetryMs;
         // Renew at a third of the TTL: two renewals may fail before the key is lost.
@@ -79,10 +79,10 @@ export class Registration {
         if (this.stopping.signal.aborted) break;
         if (!failing) {
           this.log.warn(
+            { key, reason: (err as Error).message, endpoints: this.etcd.endpoints },
             this.registered
               ? 'etcd unreachable: still serving, retrying the registration'
               : 'etcd unreachable: not registered yet, retrying',
-            { key, reason: (err as Error).message, endpoints: this.etcd.endpoints },
           );
         }
         failing = true;
@@ -111,7 +111,7 @@ export class Registration {
     await this.etcd.revoke(this.lease).then(
       () => this.log.info('deregistered'),
       (err: Error) =>
-        this.log.warn('could not deregister; the key expires with its lease', { reason: err.message }),
+        this.log.warn({ reason: err.message }, 'could not deregister; the key expires with its lease'),
     );
   }
 }
@@ -155,18 +155,17 @@ export class ServiceView {
         if (this.stopping.signal.aborted) break;
         if (!outcome.created) throw new Error(outcome.why);
         mustList = outcome.mustList;
-        if (failing) this.log.info('etcd reachable again', { dependency: this.service });
+        if (failing) this.log.info({ dependency: this.service }, 'etcd reachable again');
         failing = false;
         retryMs = firstRetryMs;
-        this.log.debug('registry watch ended; resuming', { dependency: this.service, why: outcome.why });
+        this.log.debug({ dependency: this.service, why: outcome.why }, 'registry watch ended; resuming');
       } catch (err) {
         if (this.stopping.signal.aborted) break;
         if (!failing) {
-          this.log.warn('etcd unreachable: keeping the last known instances', {
-            dependency: this.service,
-            instances: this.byKey.size,
-            reason: (err as Error).message,
-          });
+          this.log.warn(
+            { dependency: this.service, instances: this.byKey.size, reason: (err as Error).message },
+            'etcd unreachable: keeping the last known instances',
+          );
         }
         failing = true;
         await sleep(retryMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
@@ -209,7 +208,7 @@ export class ServiceView {
     for (const event of events) {
       if (event.type === 'put') this.put(event.kv);
       else if (this.byKey.delete(event.kv.key)) {
-        this.log.info('instance left', { dependency: this.service, key: event.kv.key });
+        this.log.info({ dependency: this.service, key: event.kv.key }, 'instance left');
       }
       this.revision = Math.max(this.revision, event.kv.modRevision);
     }
@@ -221,9 +220,9 @@ export class ServiceView {
       if (typeof instance.url !== 'string' || typeof instance.instanceId !== 'string') throw new Error();
       const known = this.byKey.has(kv.key);
       this.byKey.set(kv.key, instance);
-      if (!known) this.log.info('instance joined', { dependency: this.service, url: instance.url });
+      if (!known) this.log.info({ dependency: this.service, url: instance.url }, 'instance joined');
     } catch {
-      this.log.warn('ignoring a registration that is not an instance', { key: kv.key });
+      this.log.warn({ key: kv.key }, 'ignoring a registration that is not an instance');
     }
   }
 

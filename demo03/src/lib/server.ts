@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceName } from './config.js';
 import type { ServiceContext } from './http-app.js';
-import { createLogger } from './log.js';
+import { createLogger, flushLogs } from './log.js';
 import { Registry } from './registry.js';
 import { stage } from './stage.js';
 
@@ -67,21 +67,23 @@ export async function runService(
   try {
     running = await listen(buildApp(ctx), ctx);
   } catch (err) {
-    log.error((err as Error).message, { port: config.port });
+    log.error({ port: config.port }, (err as Error).message);
+    flushLogs();
     process.exit(1);
   }
-  log.info('listening', { port: running.port, stage: stage.stage });
+  log.info({ port: running.port, stage: stage.stage }, 'listening');
   registry.register(running.port);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping', { signal });
+    log.info({ signal }, 'stopping');
     // Out of the registry first, so that callers stop choosing this instance while it finishes its work.
     await registry.close();
     await running.stop();
     log.info('stopped');
+    flushLogs();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
