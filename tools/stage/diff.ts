@@ -1,9 +1,29 @@
-// stage:diff A B [--stat]: what stage B adds over stage A, without lockfiles, build output and node_modules.
-// Paths read a/<path> b/<path>, relative to the stage, so the diff reads well on a slide (and `git apply`s).
+// stage:diff A B [--lesson | --stat]: what stage B adds over stage A, without lockfiles, build output and
+// node_modules. Paths read a/<path> b/<path>, relative to the stage, so the diff reads well on a slide (and the full
+// diff `git apply`s). --lesson is the slide: B's title and capability, then the code and configuration diff alone.
 import { join } from 'node:path';
-import { type Change, compareTrees, git, repoRoot, resolveDir, usage } from './stages.ts';
+import {
+  type Change,
+  compareTrees,
+  git,
+  globToRegExp,
+  readStageInfo,
+  repoRoot,
+  resolveDir,
+  type StageInfo,
+  usage,
+} from './stages.ts';
 
-const USAGE = 'npm run stage:diff -- <stage-or-dir> <stage-or-dir> [--stat]';
+const USAGE = 'npm run stage:diff -- <stage-or-dir> <stage-or-dir> [--lesson | --stat]';
+
+/**
+ * What the lesson view lists by name with its line counts instead of showing: the stage's story (README.md, LAB.md),
+ * its manifest (stage.json) and the plumbing its tests stand on (test/support/). Everything else is shown: it is the
+ * capability's own code, configuration and tests.
+ */
+const LISTED = ['README.md', 'LAB.md', 'stage.json', 'test/support/**'];
+const listedRes = LISTED.map(globToRegExp);
+const isListed = (path: string) => listedRes.some((re) => re.test(path));
 
 type FileDiff = { path: string; text: string; added: number; deleted: number; binary: boolean };
 
@@ -51,14 +71,20 @@ function diffFile(a: string, b: string, change: Change): FileDiff {
 }
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const changedLines = (diffs: FileDiff[]) => diffs.reduce((n, d) => n + d.added + d.deleted, 0);
 
-function printStat(diffs: FileDiff[]): void {
+/** One ` path | +added -deleted` line per file, aligned. */
+function printCounts(diffs: FileDiff[]): void {
   const width = Math.max(...diffs.map((d) => d.path.length));
   const addWidth = Math.max(...diffs.map((d) => String(d.added).length));
   for (const d of diffs) {
     const counts = d.binary ? 'Bin' : `+${String(d.added).padStart(addWidth)} -${d.deleted}`;
     console.log(` ${d.path.padEnd(width)} | ${counts}`);
   }
+}
+
+function printStat(diffs: FileDiff[]): void {
+  printCounts(diffs);
   const added = diffs.reduce((n, d) => n + d.added, 0);
   const deleted = diffs.reduce((n, d) => n + d.deleted, 0);
   console.log(
@@ -66,17 +92,53 @@ function printStat(diffs: FileDiff[]): void {
   );
 }
 
+/**
+ * The lesson view. Its last line measures it: changed lines (insertions + deletions) shown, against those listed
+ * and not shown; the share is shown / (shown + listed), rounded down, so it never overstates.
+ */
+function printLesson(info: StageInfo, from: string, diffs: FileDiff[]): void {
+  const shown = diffs.filter((d) => !isListed(d.path));
+  const listed = diffs.filter((d) => isListed(d.path));
+  console.log(`${info.stage} · stage ${info.number}: ${info.title}`);
+  console.log(`capability: ${info.capability}`);
+  console.log(
+    `its code, configuration and tests against ${from}; listed at the end, not shown: ${LISTED.join(', ')}`,
+  );
+  console.log('');
+  process.stdout.write(shown.map((d) => d.text).join(''));
+  if (listed.length > 0) {
+    console.log('');
+    console.log('not shown:');
+    printCounts(listed);
+  }
+  const [s, l] = [changedLines(shown), changedLines(listed)];
+  const share = s + l === 0 ? 100 : Math.floor((100 * s) / (s + l));
+  console.log(
+    `lesson: ${s} changed lines shown, ${l} listed and not shown; ` +
+      `the capability's own code and tests (what is shown) are ${share}% of the ${s + l} changed lines`,
+  );
+}
+
 const args = process.argv.slice(2);
 const stat = args.includes('--stat');
-const names = args.filter((a) => a !== '--stat');
-if (names.length !== 2 || names.some((a) => a.startsWith('-'))) usage(USAGE);
+const lesson = args.includes('--lesson');
+const names = args.filter((a) => a !== '--stat' && a !== '--lesson');
+if (names.length !== 2 || names.some((a) => a.startsWith('-')) || (stat && lesson)) usage(USAGE);
 
 const root = repoRoot();
 const [a, b] = names.map(
   (name) => resolveDir(root, name) ?? usage(USAGE, `not a stage or directory: ${name}`),
 );
+let info: StageInfo | undefined;
+try {
+  if (lesson) info = readStageInfo(b);
+} catch (e) {
+  console.error(`--lesson shows the later stage's title and capability: ${(e as Error).message}`);
+  process.exit(1);
+}
 const diffs = compareTrees(a, b).map((change) => diffFile(a, b, change));
 
 if (diffs.length === 0) console.log('no differences');
+else if (info) printLesson(info, names[0], diffs);
 else if (stat) printStat(diffs);
 else process.stdout.write(diffs.map((d) => d.text).join(''));

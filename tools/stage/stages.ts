@@ -111,7 +111,10 @@ export function snapshot(dir: string): Map<string, string> {
 
 export type Manifest = { changes: string[] };
 
-export function readManifest(stageDir: string): Manifest {
+/** Who a stage is, as its stage.json says: the only place its number, title and capability are written. */
+export type StageInfo = { stage: string; number: number; title: string; capability: string };
+
+function readStageJson(stageDir: string): { file: string; json: Record<string, unknown> } {
   const file = join(stageDir, 'stage.json');
   if (!existsSync(file)) throw new Error(`${file} is missing`);
   let json: unknown;
@@ -120,11 +123,27 @@ export function readManifest(stageDir: string): Manifest {
   } catch (e) {
     throw new Error(`${file} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
-  const changes = (json as { changes?: unknown }).changes;
+  if (typeof json !== 'object' || json === null) throw new Error(`${file} must hold a JSON object`);
+  return { file, json: json as Record<string, unknown> };
+}
+
+export function readManifest(stageDir: string): Manifest {
+  const { file, json } = readStageJson(stageDir);
+  const changes = json.changes;
   if (!Array.isArray(changes) || !changes.every((c) => typeof c === 'string')) {
     throw new Error(`${file}: "changes" must be an array of paths or globs`);
   }
   return { changes };
+}
+
+export function readStageInfo(stageDir: string): StageInfo {
+  const { file, json } = readStageJson(stageDir);
+  const { stage, number, title, capability } = json;
+  if (typeof stage !== 'string' || typeof title !== 'string' || typeof capability !== 'string') {
+    throw new Error(`${file}: "stage", "title" and "capability" must be strings`);
+  }
+  if (typeof number !== 'number') throw new Error(`${file}: "number" must be a number`);
+  return { stage, number, title, capability };
 }
 
 /** `*` matches within one path segment, `**` across segments; everything else is literal. */

@@ -117,6 +117,68 @@ describe('stage:diff', () => {
   });
 });
 
+describe('stage:diff --lesson', () => {
+  const info = (stage: string, number: number, title: string) =>
+    JSON.stringify({ stage, number, title, capability: `${title.toLowerCase()} for everyone`, changes: [] });
+  const stages = () =>
+    tree({
+      'demo01/stage.json': info('demo01', 1, 'The store'),
+      'demo01/README.md': 'old story\n',
+      'demo01/src/a.ts': 'one\nsame\n',
+      'demo01/test/support/s.ts': 'helper a\n',
+      'demo01/test/a.test.ts': 'test\n',
+      'demo02/stage.json': info('demo02', 2, 'Service registry'),
+      'demo02/README.md': 'new story\nmore story\n',
+      'demo02/LAB.md': 'an exercise\n',
+      'demo02/src/a.ts': 'two\nsame\n',
+      'demo02/src/b.ts': 'new\n',
+      'demo02/test/support/s.ts': 'helper b\n',
+      'demo02/test/a.test.ts': 'test\n',
+    });
+
+  it("heads the diff with the later stage's title and capability, and shows only code, configuration and tests", () => {
+    const { code, out } = run(stages(), 'diff', 'demo01', 'demo02', '--lesson');
+    expect(code).toBe(0);
+    expect(out.split('\n').slice(0, 2)).toEqual([
+      'demo02 · stage 2: Service registry',
+      'capability: service registry for everyone',
+    ]);
+    expect(out).toContain('--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1,2 +1,2 @@\n-one\n+two\n');
+    expect(out).toContain('--- /dev/null\n+++ b/src/b.ts\n');
+    expect(out).not.toMatch(/story|exercise|helper|diff --git a\/(README|LAB|stage|test\/support)/);
+  });
+
+  it('lists the docs, stage.json and test support with their line counts, and measures the view', () => {
+    const { out } = run(stages(), 'diff', 'demo01', 'demo02', '--lesson');
+    const listed = out.slice(out.indexOf('\nnot shown:\n'));
+    expect(listed).toMatch(/^ LAB\.md +\| \+1 -0$/m);
+    expect(listed).toMatch(/^ README\.md +\| \+2 -1$/m);
+    expect(listed).toMatch(/^ stage\.json +\| \+1 -1$/m);
+    expect(listed).toMatch(/^ test\/support\/s\.ts +\| \+1 -1$/m);
+    expect(listed).not.toContain('src/');
+    // Shown: src/a.ts (2) and src/b.ts (1); listed: 1 + 3 + 2 + 2. 3 of 11 is 27 %, rounded down.
+    expect(out.trimEnd().split('\n').at(-1)).toBe(
+      "lesson: 3 changed lines shown, 8 listed and not shown; the capability's own code and tests (what is shown)" +
+        ' are 27% of the 11 changed lines',
+    );
+  });
+
+  it("says so when the later stage's stage.json lacks a title", () => {
+    const root = stages();
+    write(root, 'demo02/stage.json', manifest('demo02', []));
+    const { code, err } = run(root, 'diff', 'demo01', 'demo02', '--lesson');
+    expect(code).toBe(1);
+    expect(err).toContain('"stage", "title" and "capability" must be strings');
+  });
+
+  it('keeps the full diff and --stat as they are', () => {
+    const root = stages();
+    expect(run(root, 'diff', 'demo01', 'demo02').out).toContain('+more story\n');
+    expect(run(root, 'diff', 'demo01', 'demo02', '--stat').out).toMatch(/^ README\.md +\| \+2 -1$/m);
+    expect(run(root, 'diff', 'demo01', 'demo02', '--stat', '--lesson').code).toBe(2);
+  });
+});
+
 describe('stage:check', () => {
   const stages = (declared02: string[], declared03: string[]) =>
     tree({
