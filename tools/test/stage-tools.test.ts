@@ -218,6 +218,68 @@ describe('stage:check', () => {
     expect(out).toContain('"src/lib/gone.ts" matches no file that differs');
   });
 
+  it('flags story told outside README.md, LAB.md and stage.json, and nothing legitimate', () => {
+    const root = tree({
+      'demo01/stage.json': manifest('demo01', []),
+      'demo01/README.md': 'demo01: the problem this stage leaves is the next problem\n',
+      'demo01/LAB.md': 'Until demo02, every URL is hard-coded.\n',
+      'demo01/docker-compose.yml': [
+        '# The store on one machine.',
+        '# Hard-coded URLs: the problem this stage leaves.',
+        'services:',
+        '  web:',
+        '    image: microservice-pie/demo01',
+        '  api:',
+        '    image: microservice-pie/demo01:demo02',
+        '    image: microservice-pie/demo02',
+        '',
+      ].join('\n'),
+      'demo01/Dockerfile': '# The build stage runs where it builds.\nFROM node:24-alpine AS build\n',
+      'demo01/src/lib/stage.ts': [
+        "/** The stage's identity, read from stage.json: the one place the stage number is written. */",
+        "export const stage = JSON.parse(readFileSync('stage.json', 'utf8'));",
+        'console.log(stage.stage, stage.number);',
+        '',
+      ].join('\n'),
+      'demo01/src/lib/http-app.ts': [
+        '// Every response says who answered: how people on stage see it.',
+        "// Is another stage still running? Then another stage's services hold the port.",
+        '/** CORS: `*` until the gateway makes it same-origin. */',
+        '',
+      ].join('\n'),
+      'demo01/src/lib/client.ts': [
+        '// One instance, the oldest: scaling is the next problem.',
+        '// Until demo06, every API is its own origin.',
+        '// Stage 3 adds a balancer.',
+        '// another origin until the gateway stage',
+        '',
+      ].join('\n'),
+      'demo01/test/support/stage.ts':
+        "const { number } = JSON.parse(read('stage.json')); // this stage's number\n",
+      'demo01/assets/logo.bin': 'demo01\0this stage',
+      'demo06/stage.json': manifest('demo06', ['**']),
+      'demo06/src/lib/http-app.ts': '/** Retries until the gateway answers. */\n',
+      'demo06/src/lib/other.ts': '// until the breaker closes\n',
+    });
+    const { code, out } = run(root, 'check');
+    expect(code).toBe(1);
+    expect(out).toContain('demo01 → demo06: ok');
+    const hits = [...out.matchAll(/^ {2}(demo\d\d\/\S+:\d+): ([^:]+):/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(hits).toEqual([
+      'demo01/docker-compose.yml:2 names a stage by its place in the talk',
+      'demo01/docker-compose.yml:7 names a stage',
+      'demo01/docker-compose.yml:8 names a stage',
+      'demo01/src/lib/client.ts:1 says what problem comes next',
+      'demo01/src/lib/client.ts:2 names a stage',
+      'demo01/src/lib/client.ts:3 names a stage by number',
+      'demo01/src/lib/client.ts:4 says until which stage something lasts',
+      'demo01/src/lib/http-app.ts:3 names a capability still to come',
+      'demo01/test/support/stage.ts:1 names a stage by its place in the talk',
+      'demo06/src/lib/other.ts:1 names a capability still to come',
+    ]);
+    expect(out).toContain('stage:check: 10 problem(s)');
+  });
+
   it('has nothing to compare with one stage', () => {
     const { code, out } = run(tree({ 'demo01/stage.json': manifest('demo01', []) }), 'check');
     expect(code).toBe(0);
