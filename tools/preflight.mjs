@@ -4,10 +4,14 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
+// The root's scripts are .ts files run by Node itself: that needs type stripping on by default, which came in
+// Node 22.18 and 23.6. `engines` in package.json says the same.
 const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
+const stripsTypes = major > 23 || (major === 23 && minor >= 6) || (major === 22 && minor >= 18);
+if (!stripsTypes) {
   console.error(
-    `This project needs Node.js 24 LTS (at least 22.12); this is Node ${process.versions.node}.\n` +
+    'This project needs Node.js 24 LTS (at least 22.18, or 23.6 in the 23 line); ' +
+      `this is Node ${process.versions.node}.\n` +
       'Install Node 24 (https://nodejs.org, or `nvm install 24`, or `npm install --prefix ~/node24 node@24` and put ' +
       '~/node24/node_modules/.bin first on PATH), or run a stage with Docker: `cd demo01 && docker compose up`.',
   );
