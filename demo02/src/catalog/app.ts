@@ -9,7 +9,8 @@ import { CatalogStore } from './store.js';
 export function catalogApp(definition: CatalogDefinition) {
   return (ctx: ServiceContext) => {
     const numberApi = new Dependency(ctx.registry.discover('number-api'), ctx.config.callTimeoutMs);
-    const routes = catalogRoutes(definition, new CatalogStore(definition), new NumberClient(numberApi));
+    const store = new CatalogStore(definition, ctx.config.limits.catalogMaxItems);
+    const routes = catalogRoutes(definition, store, new NumberClient(numberApi));
     return createServiceApp(ctx, routes, [numberApi.readiness]);
   };
 }

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { idKey, pageQuery, sendPage } from '../lib/pagination.js';
 import { HttpProblem, notFound } from '../lib/problem.js';
 import { idParam, parseBody } from '../lib/validation.js';
 import type { NumberClient } from './clients.js';
@@ -28,8 +29,9 @@ export function catalogRoutes(
     return item;
   };
 
-  router.get(base, (_req, res) => {
-    res.json(store.list());
+  router.get(base, (req, res) => {
+    const query = pageQuery(req, idKey);
+    sendPage(req, res, store.page(query), query.limit, (item) => String(item.id));
   });
 
   router.get(`${base}/:id`, (req, res) => {
@@ -38,6 +40,7 @@ export function catalogRoutes(
 
   router.post(base, async (req, res) => {
     const fields = parseBody(createSchema, req);
+    store.assertRoom();
     // Nothing is stored until number-api has answered: if it cannot, the 503 leaves the catalog as it was.
     const item = store.create(fields, await numbers.take(numberField));
     res.status(201).location(`${base}/${item.id}`).json(item);

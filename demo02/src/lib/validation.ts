@@ -5,12 +5,12 @@ import { HttpProblem } from './problem.js';
 
 type FieldError = { path: string; message: string };
 
-function fieldErrors(issues: z.core.$ZodIssue[]): FieldError[] {
+function fieldErrors(issues: z.core.$ZodIssue[], unknownKey: string): FieldError[] {
   return issues.flatMap((issue) => {
     const at = issue.path.join('.');
     // An unknown field is named by its own path, so the message says which one to remove.
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((key) => ({ path: at ? `${at}.${key}` : key, message: 'unknown field' }));
+      return issue.keys.map((key) => ({ path: at ? `${at}.${key}` : key, message: unknownKey }));
     }
     return [{ path: at || '(body)', message: issue.message }];
   });
@@ -20,7 +20,7 @@ function fieldErrors(issues: z.core.$ZodIssue[]): FieldError[] {
 export function parse<S extends z.ZodType>(schema: S, value: unknown, what = 'request body'): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const errors = fieldErrors(result.error.issues);
+  const errors = fieldErrors(result.error.issues, what === 'query' ? 'unknown parameter' : 'unknown field');
   const summary = errors.map((e) => `${e.path}: ${e.message}`).join('; ');
   throw new HttpProblem(400, `invalid ${what}: ${summary}`, { errors });
 }

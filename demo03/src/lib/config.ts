@@ -1,8 +1,9 @@
 import { hostname, networkInterfaces } from 'node:os';
+import { z } from 'zod';
 
 /**
- * The stage's only reader of the environment. Every value has a local default, so `npm start` needs no
- * configuration; containers override what differs (ports stay the same everywhere).
+ * The stage's only reader of the environment: one zod schema of every variable, each with a local default, so
+ * `npm start` needs no configuration; containers override what differs (ports stay the same everywhere).
  */
 
 export const serviceNames = [
@@ -26,6 +27,87 @@ export const defaultPorts: Record<ServiceName, number> = {
   'shoppingcart-api': 8086,
 };
 
+export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
+type Env = Record<string, string | undefined>;
+
+export class ConfigError extends Error {}
+
+/** An unset or empty variable takes its default. */
+const unsetIfEmpty = (value: unknown) => (value === '' ? undefined : value);
+
+function optionalInteger(min: number, max: number) {
+  const error = `must be an integer from ${min} to ${max}`;
+  return z.preprocess(
+    unsetIfEmpty,
+    z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error }).optional(),
+  );
+}
+
+const integer = (fallback: number, min: number, max: number) =>
+  optionalInteger(min, max).transform((value) => value ?? fallback);
+
+/** An absolute URL, without its trailing slash. */
+function url(fallback: string) {
+  return z.preprocess(
+    unsetIfEmpty,
+    z
+      .url({ error: 'must be an absolute URL' })
+      .default(fallback)
+      .transform((value) => value.replace(/\/$/, '')),
+  );
+}
+
+const text = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback));
+
+/** Every variable the stage reads, its default and its range. */
+const environment = z.object({
+  PORT: optionalInteger(0, 65535),
+  HOST: text('0.0.0.0'),
+  INSTANCE_ID: z.preprocess(unsetIfEmpty, z.string().optional()),
+  LOG_LEVEL: z.preprocess(
+    unsetIfEmpty,
+    z.enum(logLevels, { error: `must be one of ${logLevels.join(', ')}` }).default('info'),
+  ),
+  CALL_TIMEOUT_MS: integer(2000, 1, 60_000),
+  SHUTDOWN_GRACE_MS: integer(5000, 0, 60_000),
+  CORS_ORIGIN: text('*'),
+  // Where the registry is (etcd's client URLs, comma-separated; `npm start` runs one on the default), and the
+  // host or address other services reach this instance at: `auto` is the machine's own IPv4 address.
+  ETCD_ENDPOINTS: text('http://127.0.0.1:2379'),
+  ADVERTISE_HOST: text('localhost'),
+  // 10 s: a crashed instance is gone within 10 s (Eureka takes 90 s), yet two renewals in a row (every 3.3 s)
+  // can be lost to a busy Pi or an etcd leader election before a live instance drops out.
+  REGISTRY_TTL_SECONDS: integer(10, 2, 300),
+  // Bounds on everything a client can grow (docs/API.md, "Limits"): a Pi has 1–8 GB for every service.
+  CATALOG_MAX_ITEMS: integer(10_000, 1, 1_000_000),
+  INVENTORY_MAX_RECORDS: integer(30_000, 1, 1_000_000),
+  RESERVATION_TTL_SECONDS: integer(3600, 1, 7 * 24 * 3600),
+  RESERVATION_MAX_KEPT: integer(10_000, 1, 1_000_000),
+  CART_MAX_OPEN: integer(10_000, 1, 1_000_000),
+  CART_IDLE_TTL_SECONDS: integer(1800, 1, 7 * 24 * 3600),
+  CART_MAX_CHECKED_OUT: integer(10_000, 1, 1_000_000),
+});
+
+/** The bounds of every store a client can grow; a request past one gets a problem+json answer. */
+export interface Limits {
+  /** Items per catalog; a create past it is a 507. */
+  catalogMaxItems: number;
+  /** Stock records in inventory-api; a new record past it is a 507. */
+  inventoryMaxRecords: number;
+  /** How long a reservation answers a retry with the same Idempotency-Key; longer than a cart's idle TTL. */
+  reservationTtlSeconds: number;
+  /** Reservations remembered within their TTL; a new one past it is a 507. */
+  reservationMaxKept: number;
+  /** Open carts; a new cart past it is a 507. */
+  cartMaxOpen: number;
+  /** An open cart untouched for this long is dropped. */
+  cartIdleTtlSeconds: number;
+  /** Checked-out carts (and their orders) kept, the oldest dropped first. */
+  cartMaxCheckedOut: number;
+}
+
 export interface ServiceConfig {
   service: ServiceName;
   host: string;
@@ -43,45 +125,36 @@ export interface ServiceConfig {
   advertiseHost: string;
   /** Seconds a registration outlives its instance's last keepalive. */
   registryTtlSeconds: number;
-  /** Origins allowed to call the APIs from a browser (CORS); `*` until the gateway makes it same-origin. */
+  /** Origins allowed to call the APIs from a browser (CORS). */
   corsOrigin: string;
+  limits: Limits;
 }
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-const logLevels: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-type Env = Record<string, string | undefined>;
-
-export class ConfigError extends Error {}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
-    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
-  }
-  return parsed;
+/** The environment checked against the schema; the first problem is one sentence naming the variable. */
+function readEnvironment(env: Env): z.infer<typeof environment> {
+  const result = environment.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const name = String(issue?.path[0] ?? 'the environment');
+  throw new ConfigError(`${name} ${issue?.message ?? 'is invalid'}, got "${env[name]}"`);
 }
 
-function url(env: Env, name: string, fallback: string): string {
-  const value = env[name] || fallback;
-  try {
-    return new URL(value).toString().replace(/\/$/, '');
-  } catch {
-    throw new ConfigError(`${name} must be an absolute URL, got "${value}"`);
-  }
+const endpoint = url('');
+
+function endpointsOf(value: string): string[] {
+  return value.split(',').map((raw) => {
+    const result = endpoint.safeParse(raw.trim());
+    if (!result.success) throw new ConfigError(`ETCD_ENDPOINTS must be absolute URLs, got "${value}"`);
+    return result.data;
+  });
 }
 
-/** etcd's client URLs, comma-separated in ETCD_ENDPOINTS; `npm start` runs one on the default. */
-export function etcdEndpoints(env: Env = process.env): string[] {
-  const value = env.ETCD_ENDPOINTS || 'http://127.0.0.1:2379';
-  return value.split(',').map((endpoint) => url({ ETCD_ENDPOINTS: endpoint.trim() }, 'ETCD_ENDPOINTS', ''));
-}
+/** etcd's client URLs, from ETCD_ENDPOINTS. */
+export const etcdEndpoints = (env: Env = process.env): string[] =>
+  endpointsOf(readEnvironment(env).ETCD_ENDPOINTS);
 
 /** `auto`: this machine's own IPv4 address, which is what a container needs (its address on its network). */
-function advertiseHost(env: Env): string {
-  const value = env.ADVERTISE_HOST || 'localhost';
+function advertiseHost(value: string): string {
   if (value !== 'auto') return value;
   const address = Object.values(networkInterfaces())
     .flat()
@@ -92,27 +165,31 @@ function advertiseHost(env: Env): string {
 }
 
 /** The port the container healthcheck probes: the service's own PORT. */
-export const probePort = (env: Env = process.env): number => integer(env, 'PORT', defaultPorts.web, 1, 65535);
+export const probePort = (env: Env = process.env): number => readEnvironment(env).PORT ?? defaultPorts.web;
 
 export function loadConfig(service: ServiceName, env: Env = process.env): ServiceConfig {
-  const port = integer(env, 'PORT', defaultPorts[service], 0, 65535);
-  const logLevel = (env.LOG_LEVEL || 'info') as LogLevel;
-  if (!logLevels.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${logLevels.join(', ')}, got "${env.LOG_LEVEL}"`);
-  }
+  const e = readEnvironment(env);
+  const port = e.PORT ?? defaultPorts[service];
   return {
     service,
-    host: env.HOST || '0.0.0.0',
+    host: e.HOST,
     port,
-    instanceId: env.INSTANCE_ID || `${hostname()}:${port}`,
-    logLevel,
-    callTimeoutMs: integer(env, 'CALL_TIMEOUT_MS', 2000, 1, 60_000),
-    shutdownGraceMs: integer(env, 'SHUTDOWN_GRACE_MS', 5000, 0, 60_000),
-    etcdEndpoints: etcdEndpoints(env),
-    advertiseHost: advertiseHost(env),
-    // 10 s: a crashed instance is gone within 10 s (Eureka takes 90 s), yet two renewals in a row (every 3.3 s)
-    // can be lost to a busy Pi or an etcd leader election before a live instance drops out.
-    registryTtlSeconds: integer(env, 'REGISTRY_TTL_SECONDS', 10, 2, 300),
-    corsOrigin: env.CORS_ORIGIN || '*',
+    instanceId: e.INSTANCE_ID ?? `${hostname()}:${port}`,
+    logLevel: e.LOG_LEVEL,
+    callTimeoutMs: e.CALL_TIMEOUT_MS,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    etcdEndpoints: endpointsOf(e.ETCD_ENDPOINTS),
+    advertiseHost: advertiseHost(e.ADVERTISE_HOST),
+    registryTtlSeconds: e.REGISTRY_TTL_SECONDS,
+    corsOrigin: e.CORS_ORIGIN,
+    limits: {
+      catalogMaxItems: e.CATALOG_MAX_ITEMS,
+      inventoryMaxRecords: e.INVENTORY_MAX_RECORDS,
+      reservationTtlSeconds: e.RESERVATION_TTL_SECONDS,
+      reservationMaxKept: e.RESERVATION_MAX_KEPT,
+      cartMaxOpen: e.CART_MAX_OPEN,
+      cartIdleTtlSeconds: e.CART_IDLE_TTL_SECONDS,
+      cartMaxCheckedOut: e.CART_MAX_CHECKED_OUT,
+    },
   };
 }

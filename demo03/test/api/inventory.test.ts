@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isProblem, request } from '../support/http.js';
+import { readAllPages } from '../support/pages.js';
 import { startStage, type TestStage } from '../support/stage.js';
 
 let stage: TestStage;
@@ -19,8 +20,7 @@ const reserve = (key: string | undefined, json: unknown) =>
 
 describe('inventory-api stock records', () => {
   it('lists stock for every seeded item of the three catalogs, some out of stock', async () => {
-    const { status, body } = await request('GET', url(''));
-    expect(status).toBe(200);
+    const body = await readAllPages(url(''));
     for (const type of ['book', 'cd', 'dvd']) {
       expect(body.filter((r: { type: string }) => r.type === type).length).toBeGreaterThanOrEqual(8);
     }

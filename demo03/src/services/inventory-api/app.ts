@@ -3,5 +3,5 @@ import { inventoryRoutes } from './routes.js';
 import { InventoryStore } from './store.js';
 
 export function buildApp(ctx: ServiceContext) {
-  return createServiceApp(ctx, inventoryRoutes(new InventoryStore()));
+  return createServiceApp(ctx, inventoryRoutes(new InventoryStore(ctx.config.limits)));
 }

@@ -1,7 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { pageQuery, sendPage } from '../../lib/pagination.js';
 import { HttpProblem, notFound } from '../../lib/problem.js';
 import { id, idParam, intRange, itemType, itemTypeParam, parse, parseBody } from '../../lib/validation.js';
+import type { ItemType } from '../../lib/contract.js';
 import type { InventoryStore } from './store.js';
 
 const quantityBody = z.strictObject({ quantity: intRange(0, 1_000_000) });
@@ -15,6 +17,18 @@ const reservationBody = z.strictObject({
     .max(50, 'must hold at most 50 items'),
 });
 
+/** `after` of a stock page: the type and id of the previous page's last record, e.g. `book:10`. */
+const positionKey = z
+  .string()
+  .regex(
+    /^(book|cd|dvd):[1-9]\d{0,14}$/,
+    'must be <type>:<id> (the last record of the previous page), e.g. book:10',
+  )
+  .transform((value) => {
+    const [type, id] = value.split(':');
+    return { type: type as ItemType, id: Number(id) };
+  });
+
 const idempotencyKey = z
   .string({ error: 'is required' })
   .min(1, 'must not be empty')
@@ -23,8 +37,9 @@ const idempotencyKey = z
 export function inventoryRoutes(store: InventoryStore): Router {
   const router = Router();
 
-  router.get('/api/inventory', (_req, res) => {
-    res.json(store.list());
+  router.get('/api/inventory', (req, res) => {
+    const query = pageQuery(req, positionKey);
+    sendPage(req, res, store.page(query), query.limit, (r) => `${r.type}:${r.id}`);
   });
 
   router.get('/api/inventory/:type/:id', (req, res) => {
@@ -39,7 +54,13 @@ export function inventoryRoutes(store: InventoryStore): Router {
     const type = itemTypeParam(req);
     const itemId = idParam(req);
     const { quantity } = parseBody(quantityBody, req);
-    res.json(store.set(type, itemId, quantity));
+    const outcome = store.set(type, itemId, quantity);
+    if (outcome.kind === 'full') {
+      throw new HttpProblem(507, `inventory-api holds at most ${outcome.max} stock records`, {
+        limit: outcome.max,
+      });
+    }
+    res.json(outcome.record);
   });
 
   router.post('/api/inventory/reservations', (req, res) => {
@@ -57,6 +78,12 @@ export function inventoryRoutes(store: InventoryStore): Router {
         throw new HttpProblem(
           422,
           `Idempotency-Key "${key}" was already used for a reservation with other items`,
+        );
+      case 'full':
+        throw new HttpProblem(
+          507,
+          `inventory-api remembers at most ${outcome.max} recent reservations: try again later`,
+          { limit: outcome.max },
         );
       case 'short':
         throw new HttpProblem(

@@ -1,5 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
+import type { Limits } from '../../lib/config.js';
 import type { ItemRef, ItemType, StockRecord } from '../../lib/contract.js';
+import { ExpiringMap } from '../../lib/expiring-map.js';
+import { firstAfter, type PageQuery, pageOf } from '../../lib/pagination.js';
 import { stockFixtures } from './fixtures.js';
 
 export interface ReservationLine extends ItemRef {
@@ -20,9 +23,16 @@ export type ReserveOutcome =
   | { kind: 'reserved'; reservation: Reservation }
   | { kind: 'replayed'; reservation: Reservation }
   | { kind: 'key-reused' }
-  | { kind: 'short'; short: ShortItem[] };
+  | { kind: 'short'; short: ShortItem[] }
+  | { kind: 'full'; max: number };
+
+export type SetOutcome = { kind: 'set'; record: StockRecord } | { kind: 'full'; max: number };
 
 const keyOf = (type: ItemType, id: number) => `${type}/${id}`;
+
+/** Stock records are ordered by type, then id; a page's `after` is such a position. */
+const byPosition = (record: ItemRef, key: ItemRef) =>
+  record.type.localeCompare(key.type) || record.id - key.id;
 
 /** One line per item, in a fixed order, so that the same request always has the same shape. */
 function normalise(lines: ReservationLine[]): ReservationLine[] {
@@ -41,27 +51,45 @@ function normalise(lines: ReservationLine[]): ReservationLine[] {
  */
 export class InventoryStore {
   private readonly stock = new Map<string, StockRecord>();
-  private readonly reservations = new Map<string, { items: ReservationLine[]; reservation: Reservation }>();
+  /** The same records in page order. */
+  private readonly ordered: StockRecord[] = [];
+  private readonly maxRecords: number;
+  /** Answers for retries, by idempotency key: kept for the TTL, at most `reservationMaxKept` of them. */
+  private readonly reservations: ExpiringMap<string, { items: ReservationLine[]; reservation: Reservation }>;
   private nextReservationId = 1;
 
-  constructor() {
-    for (const [type, quantities] of Object.entries(stockFixtures) as [ItemType, number[]][]) {
+  constructor(
+    limits: Pick<Limits, 'inventoryMaxRecords' | 'reservationTtlSeconds' | 'reservationMaxKept'>,
+    now: () => number = Date.now,
+  ) {
+    const fixtures = Object.entries(stockFixtures) as [ItemType, number[]][];
+    this.maxRecords = Math.max(limits.inventoryMaxRecords, fixtures.flatMap(([, q]) => q).length);
+    this.reservations = new ExpiringMap(limits.reservationTtlSeconds * 1000, limits.reservationMaxKept, now);
+    for (const [type, quantities] of fixtures) {
       for (const [index, quantity] of quantities.entries()) this.set(type, index + 1, quantity);
     }
   }
 
-  list(): StockRecord[] {
-    return [...this.stock.values()].sort((a, b) => a.type.localeCompare(b.type) || a.id - b.id);
+  page(query: PageQuery<ItemRef>): { items: StockRecord[]; more: boolean } {
+    return pageOf(this.ordered, query, byPosition);
   }
 
   get(type: ItemType, id: number): StockRecord | undefined {
     return this.stock.get(keyOf(type, id));
   }
 
-  set(type: ItemType, id: number, quantity: number): StockRecord {
+  /** Creates or replaces a record; a new record past the bound is refused. */
+  set(type: ItemType, id: number, quantity: number): SetOutcome {
+    const existing = this.get(type, id);
+    if (existing) {
+      existing.quantity = quantity;
+      return { kind: 'set', record: existing };
+    }
+    if (this.stock.size >= this.maxRecords) return { kind: 'full', max: this.maxRecords };
     const record = { type, id, quantity };
     this.stock.set(keyOf(type, id), record);
-    return record;
+    this.ordered.splice(firstAfter(this.ordered, record, byPosition), 0, record);
+    return { kind: 'set', record };
   }
 
   /** All or nothing, once per idempotency key. A refused reservation is not remembered: a retry may succeed. */
@@ -78,6 +106,7 @@ export class InventoryStore {
       .filter((line) => line.available < line.quantity)
       .map(({ type, id, quantity, available }) => ({ type, id, requested: quantity, available }));
     if (short.length > 0) return { kind: 'short', short };
+    if (this.reservations.size >= this.reservations.max) return { kind: 'full', max: this.reservations.max };
 
     for (const line of items) {
       const record = this.get(line.type, line.id) as StockRecord;

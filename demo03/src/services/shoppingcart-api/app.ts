@@ -11,7 +11,7 @@ export function buildApp(ctx: ServiceContext) {
   const dependencies = [...Object.values(catalog.dependencies), inventory.dependency];
   return createServiceApp(
     ctx,
-    cartRoutes(new CartStore(), catalog, inventory),
+    cartRoutes(new CartStore(ctx.config.limits), catalog, inventory),
     dependencies.map((dependency) => dependency.readiness),
   );
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { fromCents, toCents } from '../../lib/money.js';
+import type { Limits } from '../../lib/config.js';
 import type { Cart, ItemRef, Order } from '../../lib/contract.js';
+import { ExpiringMap } from '../../lib/expiring-map.js';
+import { fromCents, toCents } from '../../lib/money.js';
+import { HttpProblem } from '../../lib/problem.js';
 
 interface StoredCart {
   id: number;
@@ -10,22 +13,52 @@ interface StoredCart {
   order?: Order;
 }
 
-/** Carts and their orders, in memory. Money is kept in integer cents. */
+/** At most this many different items in a cart (a reservation holds at most 50 lines), and of one item. */
+export const maxLinesPerCart = 50;
+export const maxQuantityPerLine = 99;
+
+/**
+ * Carts and their orders, in memory, bounded: open carts expire after an idle TTL and are capped; checked-out
+ * carts (with their orders) are kept up to a cap, the oldest dropped first. Money is kept in integer cents.
+ */
 export class CartStore {
-  private readonly carts = new Map<number, StoredCart>();
+  private readonly open: ExpiringMap<number, StoredCart>;
+  private readonly checkedOut = new Map<number, StoredCart>();
+  private readonly maxCheckedOut: number;
   private nextCartId = 1;
   private nextOrderId = 1;
   /** Qualifies idempotency keys, so a restarted cart service never reuses an earlier run's keys. */
   private readonly epoch = randomUUID();
 
+  constructor(
+    limits: Pick<Limits, 'cartMaxOpen' | 'cartIdleTtlSeconds' | 'cartMaxCheckedOut'>,
+    now: () => number = Date.now,
+  ) {
+    this.open = new ExpiringMap(limits.cartIdleTtlSeconds * 1000, limits.cartMaxOpen, now);
+    this.maxCheckedOut = limits.cartMaxCheckedOut;
+  }
+
   create(): Cart {
-    const cart: StoredCart = { id: this.nextCartId++, lines: [], frozen: false };
-    this.carts.set(cart.id, cart);
+    const cart: StoredCart = { id: this.nextCartId, lines: [], frozen: false };
+    if (!this.open.set(cart.id, cart)) {
+      throw new HttpProblem(
+        507,
+        `shoppingcart-api holds at most ${this.open.max} open carts: try again when some have expired`,
+        { limit: this.open.max },
+      );
+    }
+    this.nextCartId++;
     return this.view(cart);
   }
 
+  /** The cart, if it exists; using an open cart starts its idle time again. */
   get(id: number): StoredCart | undefined {
-    return this.carts.get(id);
+    const cart = this.open.get(id);
+    if (cart) {
+      this.open.touch(id);
+      return cart;
+    }
+    return this.checkedOut.get(id);
   }
 
   idempotencyKey(cart: StoredCart): string {
@@ -34,6 +67,15 @@ export class CartStore {
 
   addLine(cart: StoredCart, item: ItemRef & { title: string; price: number }, quantity: number): Cart {
     const line = cart.lines.find((l) => l.type === item.type && l.id === item.id);
+    if (line && line.quantity + quantity > maxQuantityPerLine) {
+      throw new HttpProblem(
+        422,
+        `cart ${cart.id} would hold ${line.quantity + quantity} of ${item.type} ${item.id}: at most ${maxQuantityPerLine} of one item`,
+      );
+    }
+    if (!line && cart.lines.length >= maxLinesPerCart) {
+      throw new HttpProblem(422, `cart ${cart.id} holds at most ${maxLinesPerCart} different items`);
+    }
     if (line) line.quantity += quantity;
     else
       cart.lines.push({
@@ -57,6 +99,11 @@ export class CartStore {
   placeOrder(cart: StoredCart, reservationId: number): Order {
     const { items, total } = this.view(cart);
     cart.order = { orderId: this.nextOrderId++, cartId: cart.id, reservationId, items, total };
+    this.open.delete(cart.id);
+    this.checkedOut.set(cart.id, cart);
+    if (this.checkedOut.size > this.maxCheckedOut) {
+      this.checkedOut.delete(this.checkedOut.keys().next().value as number);
+    }
     return cart.order;
   }
 
