@@ -1,7 +1,7 @@
 // stage:diff A B [--lesson | --stat]: what stage B adds over stage A, without lockfiles, build output and
 // node_modules. Paths read a/<path> b/<path>, relative to the stage, so the diff reads well on a slide (and the full
 // diff `git apply`s). --lesson is the slide: B's title and capability, then the code and configuration diff alone.
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   type Change,
   compareTrees,
@@ -139,6 +139,6 @@ try {
 const diffs = compareTrees(a, b).map((change) => diffFile(a, b, change));
 
 if (diffs.length === 0) console.log('no differences');
-else if (info) printLesson(info, names[0], diffs);
+else if (info) printLesson(info, basename(a), diffs);
 else if (stat) printStat(diffs);
 else process.stdout.write(diffs.map((d) => d.text).join(''));

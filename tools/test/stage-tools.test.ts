@@ -139,9 +139,11 @@ describe('stage:diff --lesson', () => {
   it("heads the diff with the later stage's title and capability, and shows only code, configuration and tests", () => {
     const { code, out } = run(stages(), 'diff', 'demo01', 'demo02', '--lesson');
     expect(code).toBe(0);
-    expect(out.split('\n').slice(0, 2)).toEqual([
+    expect(out.split('\n').slice(0, 3)).toEqual([
       'demo02 · stage 2: Service registry',
       'capability: service registry for everyone',
+      'its code, configuration and tests against demo01; listed at the end, not shown: README.md, LAB.md,' +
+        ' stage.json, test/support/**',
     ]);
     expect(out).toContain('--- a/src/a.ts\n+++ b/src/a.ts\n@@ -1,2 +1,2 @@\n-one\n+two\n');
     expect(out).toContain('--- /dev/null\n+++ b/src/b.ts\n');
