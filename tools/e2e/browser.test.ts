@@ -234,6 +234,58 @@ describe(`storefront of ${STAGE} at ${STOREFRONT_URL}`, () => {
     });
   }, 60_000);
 
+  test('pages through a catalog with "Show more", each page with its stock', async () => {
+    const apis = (await (await fetch(new URL('config.json', STOREFRONT_URL))).json()).apis as Record<
+      string,
+      string
+    >;
+    const send = async (method: string, url: string, body?: unknown) => {
+      const res = await fetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      if (!res.ok) throw new Error(`${method} ${url} answered ${res.status}: ${await res.text()}`);
+      return res.status === 204 ? undefined : res.json();
+    };
+    // Enough CDs for a second page (20 per page), one of them with stock.
+    const created: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const cd = await send('POST', `${apis.cd}/api/cds`, {
+        title: `Paging test ${String(i).padStart(2, '0')}`,
+        artist: 'The Pagers',
+        year: 2020,
+        price: 5,
+      });
+      created.push(cd.id);
+    }
+    const stocked = created.at(-1) as number;
+    await send('PUT', `${apis.inventory}/api/inventory/cd/${stocked}`, { quantity: 4 });
+    try {
+      await withStorefront('paging', async ({ page }) => {
+        let cards = await showCatalog(page, 'cd');
+        expect(await cards.count()).toBe(20);
+        expect((await page.getByTestId('count-cd').textContent())?.trim()).toBe('20+');
+        while ((await page.getByTestId('more-cd').count()) > 0) {
+          const before = await cards.count();
+          await page.getByTestId('more-cd').click();
+          await expect.poll(() => cards.count(), { timeout: 10_000 }).toBeGreaterThan(before);
+          cards = await showCatalog(page, 'cd');
+        }
+        const ids = await cards.evaluateAll((els) => els.map((el) => Number(el.getAttribute('data-id'))));
+        expect(ids).toEqual([...ids].sort((a, b) => a - b));
+        expect(new Set(ids).size).toBe(ids.length);
+        for (const id of created) expect(ids).toContain(id);
+        expect(await stockOf(page, 'cd', String(stocked))).toBe(4);
+        expect(await stockOf(page, 'cd', String(created[0]))).toBe(0);
+        await page.getByTestId(`item-cd-${stocked}`).scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(outDir, 'paging.png'), fullPage: true });
+      });
+    } finally {
+      for (const id of created) await send('DELETE', `${apis.cd}/api/cds/${id}`);
+    }
+  }, 90_000);
+
   test('adds an in-stock book, checks out, and the book has one less in stock', async () => {
     await withStorefront('checkout', async ({ page }) => {
       await showCatalog(page, 'book');
