@@ -32,10 +32,10 @@ export function pageQuery<K>(req: Request, after: z.ZodType<K, string>): PageQue
   return { limit: query.limit ?? defaultPageSize, ...(query.after !== undefined && { after: query.after }) };
 }
 
-/** `after` as an item id: a positive integer. */
+/** `after` as an item id: the id of the last item of the previous page (0: from the start). */
 export const idKey = z
   .string()
-  .regex(/^[1-9]\d{0,14}$/, 'must be a positive integer (the id of the last item of the previous page)')
+  .regex(/^(0|[1-9]\d{0,14})$/, 'must be an item id (the last id of the previous page), or 0')
   .transform(Number);
 
 /**

@@ -77,18 +77,32 @@ function parseConfig(raw: unknown): StoreConfig {
   return { stage, apis };
 }
 
+/** One page of a list, and the path of the next one (from its `Link: <…>; rel="next"`), if any. */
+export interface Page<T> {
+  items: T[];
+  next: string | null;
+}
+
+function nextLink(res: Response): string | null {
+  return /<([^>]*)>\s*;\s*rel="next"/.exec(res.headers.get('Link') ?? '')?.[1] ?? null;
+}
+
 export class Api {
   constructor(
     private readonly config: StoreConfig,
     private readonly onServedBy: ServedByListener = () => {},
   ) {}
 
-  listItems<T extends ItemType>(type: T): Promise<CatalogResponse[T][]> {
-    return this.request(type, COLLECTIONS[type]);
+  /** A page of a catalog: the first one, or the one at `next` (a path from the previous page). */
+  listItems<T extends ItemType>(type: T, next?: string): Promise<Page<CatalogResponse[T]>> {
+    return this.requestPage(type, next ?? COLLECTIONS[type]);
   }
 
-  listInventory(): Promise<StockRecord[]> {
-    return this.request('inventory', '/api/inventory');
+  /** A page of stock records, in type-then-id order: from the start, after a position, or at `next`. */
+  listInventory(from: { after: string } | { next: string }): Promise<Page<StockRecord>> {
+    const path =
+      'next' in from ? from.next : `/api/inventory?after=${encodeURIComponent(from.after)}&limit=100`;
+    return this.requestPage('inventory', path);
   }
 
   createCart(): Promise<Cart> {
@@ -123,6 +137,19 @@ export class Api {
   }
 
   private async request<T>(service: ServiceName, path: string, options: RequestOptions = {}): Promise<T> {
+    return (await this.send<T>(service, path, options)).body;
+  }
+
+  private async requestPage<T>(service: ServiceName, path: string): Promise<Page<T>> {
+    const { body, res } = await this.send<T[]>(service, path);
+    return { items: body, next: nextLink(res) };
+  }
+
+  private async send<T>(
+    service: ServiceName,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<{ body: T; res: Response }> {
     const url = this.baseUrl(service) + path;
     const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
     const init: RequestInit = {
@@ -156,7 +183,7 @@ export class Api {
       const problem = body && typeof body === 'object' ? (body as Record<string, unknown>) : {};
       throw new ApiError(service, res.status, problemDetail(body, label, res.status), problem);
     }
-    return body as T;
+    return { body: body as T, res };
   }
 }
 

@@ -1,5 +1,5 @@
 /** Catalog loading: the three item types flattened into one display shape, and stock by item. */
-import type { Api } from './api.js';
+import type { Api, Page } from './api.js';
 import type { CatalogItem, CatalogResponse, ItemType, StockRecord } from './types.js';
 
 export const TYPE_LABELS: Record<ItemType, { one: string; many: string; by: string }> = {
@@ -8,14 +8,19 @@ export const TYPE_LABELS: Record<ItemType, { one: string; many: string; by: stri
   dvd: { one: 'DVD', many: 'DVDs', by: 'directed by' },
 };
 
-export async function loadCatalog(api: Api, type: ItemType): Promise<CatalogItem[]> {
+/** A page of a catalog (the first, or the one at `next`), flattened for display. */
+export async function loadCatalogPage(api: Api, type: ItemType, next?: string): Promise<Page<CatalogItem>> {
+  const flatten = async <T>(page: Promise<Page<T>>, from: (item: T) => CatalogItem) => {
+    const { items, next } = await page;
+    return { items: items.map(from), next };
+  };
   switch (type) {
     case 'book':
-      return (await api.listItems('book')).map(fromBook);
+      return flatten(api.listItems('book', next), fromBook);
     case 'cd':
-      return (await api.listItems('cd')).map(fromCd);
+      return flatten(api.listItems('cd', next), fromCd);
     case 'dvd':
-      return (await api.listItems('dvd')).map(fromDvd);
+      return flatten(api.listItems('dvd', next), fromDvd);
   }
 }
 
@@ -68,7 +73,26 @@ export function stockKey(type: ItemType, id: number): string {
   return `${type}:${id}`;
 }
 
-export async function loadStock(api: Api): Promise<StockMap> {
-  const records: StockRecord[] = await api.listInventory();
-  return new Map(records.map((r) => [stockKey(r.type, r.id), r.quantity]));
+/**
+ * Stock for the items on the page: per type, the stock pages from just before the smallest id shown to the
+ * largest (stock is listed in type-then-id order), never the whole inventory.
+ */
+export async function loadStock(api: Api, items: CatalogItem[]): Promise<StockMap> {
+  // An item without a stock record has none to sell.
+  const stock: StockMap = new Map(items.map((item) => [stockKey(item.type, item.id), 0]));
+  const types = [...new Set(items.map((item) => item.type))];
+  await Promise.all(
+    types.map(async (type) => {
+      const ids = items.filter((item) => item.type === type).map((item) => item.id);
+      const [first, last] = [Math.min(...ids), Math.max(...ids)];
+      let page = await api.listInventory({ after: `${type}:${first - 1}` });
+      for (;;) {
+        const records: StockRecord[] = page.items.filter((r) => r.type === type && r.id <= last);
+        for (const r of records) stock.set(stockKey(r.type, r.id), r.quantity);
+        if (records.length < page.items.length || page.next === null) return;
+        page = await api.listInventory({ next: page.next });
+      }
+    }),
+  );
+  return stock;
 }

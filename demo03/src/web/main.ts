@@ -1,7 +1,7 @@
 /** The storefront's entry point: reads /config.json, then wires the catalog, the cart and the page together. */
 import { Api, loadConfig } from './api.js';
 import { CartState } from './cart.js';
-import { loadCatalog, loadStock, TYPE_LABELS } from './catalog.js';
+import { loadCatalogPage, loadStock, type StockMap, TYPE_LABELS } from './catalog.js';
 import { byTestId } from './dom.js';
 import {
   applyStock,
@@ -62,11 +62,26 @@ async function start(): Promise<void> {
     }
   }
 
-  async function refreshStock(): Promise<string | null> {
+  /** The items shown per catalog (the pages loaded so far), and the path of each catalog's next page. */
+  const shown = new Map<ItemType, CatalogItem[]>();
+  const nextPage = new Map<ItemType, string | null>();
+  let stock: StockMap | null = null;
+
+  function showCatalog(type: ItemType): void {
+    const next = nextPage.get(type) ?? null;
+    renderCatalog(type, shown.get(type) ?? [], addToCart, next === null ? null : (b) => void more(type, b));
+    applyStock(stock);
+  }
+
+  /** Stock of the given items (all shown items when none are given), merged into what the cards show. */
+  async function refreshStock(items = [...shown.values()].flat()): Promise<string | null> {
     try {
-      applyStock(await loadStock(api));
+      const fresh = await loadStock(api, items);
+      stock = new Map([...(stock ?? []), ...fresh]);
+      applyStock(stock);
       return null;
     } catch (error) {
+      stock = null;
       applyStock(null);
       return messageOf(error);
     }
@@ -74,12 +89,35 @@ async function start(): Promise<void> {
 
   async function refreshCatalog(type: ItemType): Promise<string | null> {
     try {
-      renderCatalog(type, await loadCatalog(api, type), addToCart);
+      const page = await loadCatalogPage(api, type);
+      shown.set(type, page.items);
+      nextPage.set(type, page.next);
+      showCatalog(type);
       return null;
     } catch (error) {
+      shown.delete(type);
       renderCatalogError(type, messageOf(error), () => void refreshAll());
       return `${TYPE_LABELS[type].many}: ${messageOf(error)}`;
     }
+  }
+
+  /** The catalog's next page, added below the cards already shown, with its stock. */
+  async function more(type: ItemType, button: HTMLButtonElement): Promise<void> {
+    setBusy(button, true, 'Loading…');
+    let added: CatalogItem[] = [];
+    const ok = await run(async () => {
+      const page = await loadCatalogPage(api, type, nextPage.get(type) ?? undefined);
+      added = page.items;
+      shown.set(type, [...(shown.get(type) ?? []), ...page.items]);
+      nextPage.set(type, page.next);
+    });
+    if (!ok) {
+      setBusy(button, false, '');
+      return;
+    }
+    showCatalog(type);
+    const stockError = added.length > 0 ? await refreshStock(added) : null;
+    if (stockError) showMessage('error', `stock: ${stockError}`);
   }
 
   let refreshing: Promise<void> | null = null;
@@ -88,14 +126,12 @@ async function start(): Promise<void> {
   /** Loads all three catalogs and the stock; every failure is shown, the rest of the page still works. */
   function refreshAll(): Promise<void> {
     refreshing ??= (async () => {
-      const catalogs = Promise.all(ITEM_TYPES.map(refreshCatalog));
-      const stock = loadStock(api).then(
-        (map) => ({ map, error: null }),
-        (error: unknown) => ({ map: null, error: messageOf(error) }),
+      // Back to each catalog's first page; stock is asked for the items that are shown.
+      stock = new Map();
+      const errors = (await Promise.all(ITEM_TYPES.map(refreshCatalog))).filter(
+        (e): e is string => e !== null,
       );
-      const errors = (await catalogs).filter((e): e is string => e !== null);
-      const { map, error } = await stock;
-      applyStock(map);
+      const error = await refreshStock();
       if (error) errors.push(`stock: ${error}`);
       if (errors.length > 0) showMessage('error', errors);
       lastRefresh = Date.now();

@@ -79,12 +79,14 @@ export function renderCatalogError(type: ItemType, message: string, onRetry: () 
   byTestId(`count-${type}`).textContent = '';
 }
 
+/** A catalog's cards so far; `onMore` (when another page follows) adds a button that loads it. */
 export function renderCatalog(
   type: ItemType,
   items: CatalogItem[],
   onAdd: (item: CatalogItem, button: HTMLButtonElement) => void,
+  onMore: ((button: HTMLButtonElement) => void) | null,
 ): void {
-  byTestId(`count-${type}`).textContent = String(items.length);
+  byTestId(`count-${type}`).textContent = `${items.length}${onMore ? '+' : ''}`;
   if (items.length === 0) {
     replaceChildren(
       panel(type),
@@ -92,7 +94,18 @@ export function renderCatalog(
     );
     return;
   }
-  replaceChildren(panel(type), h('div', { class: 'grid' }, ...items.map((item) => card(item, onAdd))));
+  const grid = h('div', { class: 'grid' }, ...items.map((item) => card(item, onAdd)));
+  if (!onMore) {
+    replaceChildren(panel(type), grid);
+    return;
+  }
+  const more = h(
+    'button',
+    { type: 'button', class: 'secondary more', 'data-testid': `more-${type}` },
+    `Show more ${TYPE_LABELS[type].many}`,
+  );
+  more.addEventListener('click', () => onMore(more));
+  replaceChildren(panel(type), grid, more);
 }
 
 function card(item: CatalogItem, onAdd: (item: CatalogItem, button: HTMLButtonElement) => void): HTMLElement {
@@ -167,8 +180,8 @@ function hue(text: string): number {
 }
 
 /**
- * Puts stock on every card: `null` means the inventory could not be asked (the item can still go in the cart;
- * checkout will tell). An item without a stock record is out of stock.
+ * Puts stock on every card the map knows (the others are still being checked): `null` means the inventory could
+ * not be asked (the item can still go in the cart; checkout will tell).
  */
 export function applyStock(stock: StockMap | null): void {
   for (const el of document.querySelectorAll<HTMLElement>('article.card')) {
@@ -176,7 +189,8 @@ export function applyStock(stock: StockMap | null): void {
     const id = Number(el.dataset.id);
     const badge = byTestId(`stock-${type}-${id}`, el);
     const add = byTestId<HTMLButtonElement>(`add-${type}-${id}`, el);
-    const quantity = stock === null ? undefined : (stock.get(stockKey(type, id)) ?? 0);
+    if (stock !== null && !stock.has(stockKey(type, id))) continue;
+    const quantity = stock?.get(stockKey(type, id));
     if (quantity === undefined) {
       badge.textContent = 'stock unknown';
       badge.className = 'stock stock-unknown';

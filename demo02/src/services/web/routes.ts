@@ -18,7 +18,7 @@ const apis: Record<string, ServiceName> = {
 export function storefrontRoutes(): Router {
   const router = Router();
   // The browser calls each API on its published port of the host it loaded the page from, so one build works
-  // on localhost, in compose and on the Pis. Until the gateway stage, every API is its own origin.
+  // on localhost, in compose and on the Pis. Every API is its own origin.
   router.get('/config.json', (req, res) => {
     const base = `${req.protocol}://${req.hostname}`;
     res.json({

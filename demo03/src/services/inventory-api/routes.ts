@@ -17,11 +17,11 @@ const reservationBody = z.strictObject({
     .max(50, 'must hold at most 50 items'),
 });
 
-/** `after` of a stock page: the type and id of the previous page's last record, e.g. `book:10`. */
+/** `after` of a stock page: the type and id of the previous page's last record, e.g. `book:10` (`cd:0`: the first CD). */
 const positionKey = z
   .string()
   .regex(
-    /^(book|cd|dvd):[1-9]\d{0,14}$/,
+    /^(book|cd|dvd):(0|[1-9]\d{0,14})$/,
     'must be <type>:<id> (the last record of the previous page), e.g. book:10',
   )
   .transform((value) => {
