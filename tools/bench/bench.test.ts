@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PATHS } from './paths.ts';
+import { PATH_TITLES, PATHS } from './paths.ts';
 import { portFree } from './ports.ts';
 import { xmlProblems } from './xml-check.ts';
 
@@ -57,6 +57,9 @@ describe('npm run bench (demo01, one round of one second)', () => {
       ['book-api', 'cd-api', 'dvd-api', 'inventory-api', 'number-api', 'shoppingcart-api', 'web'].sort(),
     );
     for (const kib of Object.values(run.afterLoad.byName)) expect(kib).toBeGreaterThan(0);
+    expect(Object.keys(json.summary.stages.demo01.afterOverIdle).sort()).toEqual(
+      Object.keys(run.idle.byName).sort(),
+    );
     for (const path of PATHS) {
       expect(run.paths[path].requests, path).toBeGreaterThan(0);
       expect(run.paths[path].ok, path).toBeGreaterThan(0);
@@ -83,6 +86,8 @@ describe('npm run bench (demo01, one round of one second)', () => {
     expect(md).toContain('<!-- bench:begin');
     expect(md).toContain('<!-- bench:end -->');
     expect(md).toMatch(/\| demo01 +\| +[\d ]+ \|/);
+    for (const path of PATHS) expect(md).toContain(`**${PATH_TITLES[path]}**`);
+    expect(md).toContain('demo01 after/idle');
     expect(md).toContain('](performance.svg)');
     expect(md).toContain('](performance-memory.svg)');
     for (const file of ['performance.svg', 'performance-memory.svg']) {

@@ -7,6 +7,9 @@ import type { ScenarioResult } from './scenarios/types.ts';
 import { median, ratio } from './stats.ts';
 
 export const BASELINES = ['node:http', 'express'] as const;
+
+/** What the report flags: a service idling above `idleMiB`, or growing past `afterOverIdle` × its idle RSS. */
+export const MEMORY_GOALS = { idleMiB: 70, afterOverIdle: 1.5 } as const;
 export type BaselineName = (typeof BASELINES)[number];
 
 export interface Settings {
@@ -91,6 +94,8 @@ export interface StageSummary {
   /** median per process over the rounds */
   idleKiB: Record<string, number>;
   afterLoadKiB: Record<string, number>;
+  /** after load / idle, per process (of the medians above) */
+  afterOverIdle: Record<string, number>;
   idleTotalKiB?: number;
   afterLoadTotalKiB?: number;
   runnerKiB?: number;
@@ -127,6 +132,29 @@ function memoryMedians(memories: (Memory | undefined)[]): Record<string, number>
   return out;
 }
 
+/** After-load RSS over idle RSS, per process measured both times. */
+export function growth(idleKiB: Record<string, number>, afterLoadKiB: Record<string, number>) {
+  const out: Record<string, number> = {};
+  for (const [name, idle] of Object.entries(idleKiB)) {
+    const r = ratio(afterLoadKiB[name], idle);
+    if (r !== undefined) out[name] = Math.round(r * 100) / 100;
+  }
+  return out;
+}
+
+/** The processes that miss a memory goal: idle above the goal, or grown too much under load. */
+export function memoryMisses(s: Pick<StageSummary, 'idleKiB' | 'afterOverIdle'>): {
+  idle: string[];
+  growth: string[];
+} {
+  return {
+    idle: Object.keys(s.idleKiB).filter((n) => (s.idleKiB[n] ?? 0) > MEMORY_GOALS.idleMiB * 1024),
+    growth: Object.keys(s.afterOverIdle).filter(
+      (n) => (s.afterOverIdle[n] ?? 0) > MEMORY_GOALS.afterOverIdle,
+    ),
+  };
+}
+
 const total = (memory: Memory | undefined) =>
   memory ? Object.values(memory.byName).reduce((a, b) => a + b, 0) : undefined;
 
@@ -152,11 +180,14 @@ function summariseStage(runs: StageRun[], baselines: Summary['baselines']): Stag
   }
   const coldStartRunsMs = defined(runs.map((r) => r.coldStartMs));
   const runner = median(defined(runs.map((r) => r.idle?.runnerKiB)));
+  const idleKiB = memoryMedians(runs.map((r) => r.idle));
+  const afterLoadKiB = memoryMedians(runs.map((r) => r.afterLoad));
   return {
     coldStartMs: median(coldStartRunsMs),
     coldStartRunsMs,
-    idleKiB: memoryMedians(runs.map((r) => r.idle)),
-    afterLoadKiB: memoryMedians(runs.map((r) => r.afterLoad)),
+    idleKiB,
+    afterLoadKiB,
+    afterOverIdle: growth(idleKiB, afterLoadKiB),
     idleTotalKiB: median(defined(runs.map((r) => total(r.idle)))),
     afterLoadTotalKiB: median(defined(runs.map((r) => total(r.afterLoad)))),
     runnerKiB: runner === undefined ? undefined : Math.round(runner),

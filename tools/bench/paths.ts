@@ -1,13 +1,16 @@
-// The three paths a person uses, as load jobs against a running stage.
+// The paths a person uses, as load jobs against a running stage, in the order they run: the catalog is read
+// before it grows, then books are created, then the default page of the catalog is read again (what a visitor
+// sees once the catalog has grown), then carts are filled.
 import type { Body } from './bodies.ts';
 import type { CannonJob } from './load-worker.ts';
 
-export const PATHS = ['catalog-read', 'book-create', 'add-to-cart'] as const;
+export const PATHS = ['catalog-read', 'book-create', 'list-after-growth', 'add-to-cart'] as const;
 export type PathName = (typeof PATHS)[number];
 
 export const PATH_TITLES: Record<PathName, string> = {
   'catalog-read': 'catalog read (GET /api/books)',
   'book-create': 'book create (POST /api/books → number-api)',
+  'list-after-growth': 'list after growth (GET /api/books, the default page, after the creates)',
   'add-to-cart': 'add to cart (POST /api/carts/{id}/items → catalog)',
 };
 
@@ -15,6 +18,7 @@ export const PATH_TITLES: Record<PathName, string> = {
 export const PATH_LABELS: Record<PathName, string> = {
   'catalog-read': 'catalog read',
   'book-create': 'book create',
+  'list-after-growth': 'list after growth',
   'add-to-cart': 'add to cart',
 };
 
@@ -57,6 +61,7 @@ export async function setUpPath(stage: string, path: PathName, connections: numb
   }
   switch (path) {
     case 'catalog-read':
+    case 'list-after-growth':
       return { url: SERVICE_URLS.book, path: '/api/books', method: 'GET', body: 'none' };
     case 'book-create':
       return { url: SERVICE_URLS.book, path: '/api/books', method: 'POST', body: 'book' };

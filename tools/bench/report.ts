@@ -4,7 +4,15 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BASELINE_COLOUR, type Bar, barChart, type Group, PALETTE } from './chart.ts';
-import { BASELINES, type Raw, type StageSummary, type Summary, type SkippedScenario } from './model.ts';
+import {
+  BASELINES,
+  MEMORY_GOALS,
+  memoryMisses,
+  type Raw,
+  type SkippedScenario,
+  type StageSummary,
+  type Summary,
+} from './model.ts';
 import { PATH_LABELS, PATH_TITLES, PATHS, type PathName } from './paths.ts';
 import { formatFigure } from './scenarios/runner.ts';
 import type { ScenarioResult } from './scenarios/types.ts';
@@ -79,28 +87,57 @@ function pathTable(path: PathName, summary: Summary, stages: string[]): string {
   return table([...head, 'note'], rows, align);
 }
 
+const FLAG = '⚠';
+
 function memoryTable(summary: Summary, stages: string[]): string {
   const names = [...new Set(stages.flatMap((s) => Object.keys(summary.stages[s]?.idleKiB ?? {})))];
-  const head = ['process', ...stages.flatMap((s) => [`${s} idle`, `${s} after load`])];
+  const head = ['process', ...stages.flatMap((s) => [`${s} idle`, `${s} after load`, `${s} after/idle`])];
   const rows = names.map((name) => [
     name,
-    ...stages.flatMap((s) => [
-      formatMiB(summary.stages[s]?.idleKiB[name]),
-      formatMiB(summary.stages[s]?.afterLoadKiB[name]),
-    ]),
+    ...stages.flatMap((s) => {
+      const stage = summary.stages[s];
+      const misses = stage ? memoryMisses(stage) : { idle: [], growth: [] };
+      const flag = (missed: string[]) => (missed.includes(name) ? ` ${FLAG}` : '');
+      const growth = stage?.afterOverIdle[name];
+      return [
+        `${formatMiB(stage?.idleKiB[name])}${flag(misses.idle)}`,
+        formatMiB(stage?.afterLoadKiB[name]),
+        growth === undefined ? '–' : `${formatRatio(growth)}${flag(misses.growth)}`,
+      ];
+    }),
   ]);
   rows.push([
     '**stage total**',
-    ...stages.flatMap((s) => [
-      `**${formatMiB(summary.stages[s]?.idleTotalKiB)}**`,
-      `**${formatMiB(summary.stages[s]?.afterLoadTotalKiB)}**`,
-    ]),
+    ...stages.flatMap((s) => {
+      const stage = summary.stages[s];
+      return [
+        `**${formatMiB(stage?.idleTotalKiB)}**`,
+        `**${formatMiB(stage?.afterLoadTotalKiB)}**`,
+        `**${formatRatio(ratio(stage?.afterLoadTotalKiB, stage?.idleTotalKiB))}**`,
+      ];
+    }),
   ]);
   rows.push([
     '_runner (start-all, not in the total)_',
-    ...stages.flatMap((s) => [formatMiB(summary.stages[s]?.runnerKiB), '']),
+    ...stages.flatMap((s) => [formatMiB(summary.stages[s]?.runnerKiB), '', '']),
   ]);
   return table(head, rows);
+}
+
+/** One line per stage naming the services that miss a memory goal, or saying that none does. */
+function memoryGoalLines(summary: Summary, stages: string[]): string[] {
+  return stages.flatMap((s) => {
+    const stage = summary.stages[s];
+    if (!stage || Object.keys(stage.idleKiB).length === 0) return [];
+    const { idle, growth } = memoryMisses(stage);
+    const parts = [
+      ...(idle.length > 0 ? [`idle above ${MEMORY_GOALS.idleMiB} MiB: ${idle.join(', ')}`] : []),
+      ...(growth.length > 0
+        ? [`more than ${MEMORY_GOALS.afterOverIdle}× idle after load: ${growth.join(', ')}`]
+        : []),
+    ];
+    return [`- ${s}: ${parts.length > 0 ? parts.join('; ') : 'every service within both goals'}`];
+  });
 }
 
 function scenarioSection(raw: Raw): string {
@@ -209,10 +246,14 @@ export function markdown(raw: Raw, summary: Summary): string {
   push(
     '### Memory',
     '',
-    'Resident memory (RSS, MiB) of each process of the stage, idle (just after it is ready) and after the load ' +
-      'above; the stage total is the sum over its processes.',
+    'Resident memory (RSS, MiB) of each process of the stage, idle (just after it is ready) and after all the ' +
+      'load above, and how much it grew; the stage total is the sum over its processes. ' +
+      `${FLAG} marks a service idling above ${MEMORY_GOALS.idleMiB} MiB, or grown to more than ` +
+      `${MEMORY_GOALS.afterOverIdle}× its idle RSS.`,
     '',
     memoryTable(summary, stages),
+    '',
+    ...memoryGoalLines(summary, stages),
     '',
     `![Total resident memory per stage, idle and after load](${FILES.memoryChart})`,
     '',

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { bodyFor } from './bodies.ts';
-import { barChart } from './chart.ts';
+import { barChart, escapeXml } from './chart.ts';
+import type { CannonResult } from './load-worker.ts';
+import { growth, memoryMisses, type Raw, type StageRun, summarise } from './model.ts';
+import { PATH_TITLES, PATHS, setUpPath } from './paths.ts';
 import { nameOf } from './procs.ts';
-import { BEGIN, END, mergeIntoDocument } from './report.ts';
+import { BEGIN, END, markdown, mergeIntoDocument, throughputChart } from './report.ts';
 import { analyseKill, names } from './scenarios/kill-instance-under-load.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 import { appliesTo } from './scenarios/runner.ts';
@@ -159,5 +162,110 @@ describe('scenarios', () => {
     ];
     const { figures } = analyseKill(records, 10, 'a');
     expect(figures.find((f) => f.label.startsWith('kill → all traffic'))?.value).toBe('not within the run');
+  });
+});
+
+/** autocannon's summary, as the load worker returns it, for `reqPerSec` requests per second over one second. */
+const cannon = (reqPerSec: number): CannonResult => ({
+  requests: reqPerSec,
+  ok: reqPerSec,
+  non2xx: 0,
+  errors: 0,
+  timeouts: 0,
+  elapsedS: 1,
+  reqPerSec,
+  latencyMs: { p50: 1, p90: 2, p99: 3, max: 4, mean: 1 },
+});
+
+const MiB = 1024;
+
+/** One round of one stage: book-api grows from 60 to 300 MiB, number-api idles at 80 MiB and stays there. */
+function rawRun(): Raw {
+  const run: StageRun = {
+    round: 0,
+    position: 0,
+    numberApiInstances: 1,
+    coldStartMs: 1000,
+    idle: { runnerKiB: 50 * MiB, byName: { 'book-api': 60 * MiB, 'number-api': 80 * MiB } },
+    afterLoad: { byName: { 'book-api': 300 * MiB, 'number-api': 80 * MiB } },
+    paths: {
+      'catalog-read': cannon(6000),
+      'book-create': cannon(1500),
+      'list-after-growth': cannon(40),
+      'add-to-cart': cannon(1200),
+    },
+  };
+  return {
+    generatedAt: '2026-01-01T00:00:00.000Z',
+    machine: { model: '', cpu: 'cpu', cores: 2, memoryMiB: 1024, os: 'linux', node: 'v24.0.0' },
+    settings: {
+      stages: ['demo01'],
+      rounds: 1,
+      durationS: 1,
+      warmupS: 0,
+      connections: 10,
+      scenarioDurationS: 9,
+    },
+    baselines: {
+      'node:http': [{ round: 0, position: 0, result: cannon(40_000) }],
+      express: [{ round: 0, position: 1, result: cannon(20_000) }],
+    },
+    stages: { demo01: [run] },
+    scaled: {},
+    images: {},
+    scenarios: [],
+  };
+}
+
+describe('the list after growth path', () => {
+  it('runs after the creates and before the carts, on the default page of the catalog', async () => {
+    expect(PATHS.indexOf('list-after-growth')).toBe(PATHS.indexOf('book-create') + 1);
+    expect(PATHS.indexOf('list-after-growth')).toBeLessThan(PATHS.indexOf('add-to-cart'));
+    const list = await setUpPath('demo01', 'list-after-growth', 10);
+    const read = await setUpPath('demo01', 'catalog-read', 10);
+    expect(list).toEqual(read);
+    expect(list).toMatchObject({ path: '/api/books', method: 'GET', body: 'none' });
+  });
+
+  it('is summarised with its ratios to the baselines and reported next to the other paths', () => {
+    const raw = rawRun();
+    const summary = summarise(raw);
+    const list = summary.stages.demo01?.paths['list-after-growth'];
+    expect(list?.reqPerSec).toBe(40);
+    expect(list?.vsExpress).toBe(0.002);
+    expect(list?.vsHttp).toBe(0.001);
+    const md = markdown(raw, summary);
+    for (const path of PATHS) expect(md).toContain(`**${PATH_TITLES[path]}**`);
+    const section = md.slice(md.indexOf(PATH_TITLES['list-after-growth']));
+    expect(section).toMatch(/\| demo01 \| 40 \| 40 \| 1 \| 3 \| 0\.0010× \| 0\.0020× \| 0 of 40 \|/);
+    expect(throughputChart(raw, summary)).toContain(escapeXml(PATH_TITLES['list-after-growth']));
+  });
+});
+
+describe('memory goals', () => {
+  it('give each service its after/idle ratio, for the processes measured both times', () => {
+    expect(growth({ a: 100, b: 100, c: 100 }, { a: 150, b: 333 })).toEqual({ a: 1.5, b: 3.33 });
+    expect(growth({ a: 0 }, { a: 10 })).toEqual({});
+  });
+
+  it('name the services that idle above 70 MiB or grow past 1.5× idle', () => {
+    expect(
+      memoryMisses({
+        idleKiB: { ok: 70 * MiB, fat: 71 * MiB, growing: 40 * MiB },
+        afterOverIdle: { ok: 1.5, fat: 1, growing: 1.6 },
+      }),
+    ).toEqual({ idle: ['fat'], growth: ['growing'] });
+  });
+
+  it('are shown in the memory table: the ratio per service, flagged where a goal is missed', () => {
+    const raw = rawRun();
+    const summary = summarise(raw);
+    expect(summary.stages.demo01?.afterOverIdle).toEqual({ 'book-api': 5, 'number-api': 1 });
+    const md = markdown(raw, summary);
+    expect(md).toContain('| process | demo01 idle | demo01 after load | demo01 after/idle |');
+    expect(md).toContain('| book-api | 60.0 | 300.0 | 5.0× ⚠ |');
+    expect(md).toContain('| number-api | 80.0 ⚠ | 80.0 | 1.0× |');
+    expect(md).toContain('| **stage total** | **140.0** | **380.0** | **2.7×** |');
+    expect(md).toContain('- demo01: idle above 70 MiB: number-api; more than 1.5× idle after load: book-api');
   });
 });
