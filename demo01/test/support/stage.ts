@@ -57,7 +57,10 @@ export async function startStage(overrides: Record<string, string> = {}): Promis
       ...overrides,
     };
     const config = loadConfig(name, env);
-    const ctx = { config, log: createLogger({ service: name }, config.logLevel) };
+    const ctx = {
+      config,
+      log: createLogger({ service: name, instance: config.instanceId }, config.logLevel),
+    };
     running[name] = await listen(factories[name](ctx), ctx);
     url[name] = `http://127.0.0.1:${running[name].port}`;
   }
