@@ -3,27 +3,28 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { defaultPorts, type ServiceName, serviceNames } from './lib/config.js';
 import { stage } from './lib/stage.js';
+import { Batch, relay } from './local-log.js';
+import { stopInOrder } from './local-stop.js';
 
 /**
- * `npm start`: every service of the stage as its own process on its usual port, each log line prefixed
- * with the service's name. Ctrl-C stops them all; one that fails to start stops the rest.
+ * `npm start`: every service of the stage as its own process on its usual port, each log line readable and
+ * prefixed with the service's name. Ctrl-C stops them all; one that fails to start stops the rest.
  */
 
 const colours = [36, 32, 33, 35, 34, 91, 96];
 const width = Math.max(...serviceNames.map((name) => name.length));
 const readyTimeoutMs = 30_000;
-
-function prefixLines(name: string, colour: number, stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) {
-  const label = out.isTTY ? `\x1b[${colour}m${name.padEnd(width)} |\x1b[0m ` : `${name.padEnd(width)} | `;
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) out.write(`${label}${line}\n`);
-  });
-  stream.on('end', () => pending && out.write(`${label}${pending}\n`));
-}
+/**
+ * V8's heap bound for every service, in MiB: a Pi has 1–8 GB, and a service's memory limit in the compose
+ * file is 128M, so a service meets its own bound (and says so) before the machine runs out.
+ */
+const maxHeapMiB = 64;
+const nodeOptions = ['--enable-source-maps', `--max-old-space-size=${maxHeapMiB}`];
+const colour = process.stdout.hasColors?.() ?? false;
+const toStdout = new Batch(process.stdout);
+const toStderr = new Batch(process.stderr);
+const label = (name: string, code: number) =>
+  colour ? `\x1b[${code}m${name.padEnd(width)} |\x1b[0m ` : `${name.padEnd(width)} | `;
 
 const children = new Map<ServiceName, ChildProcess>();
 let stopping = false;
@@ -32,16 +33,11 @@ let allReady = false;
 function stopAll(exitCode: number) {
   if (stopping) return;
   stopping = true;
-  const running = [...children.values()].filter(
-    (child) => child.exitCode === null && child.signalCode === null,
-  );
-  if (running.length === 0) process.exit(exitCode);
-  let left = running.length;
-  for (const child of running) {
-    child.once('exit', () => --left === 0 && process.exit(exitCode));
-    child.kill('SIGTERM');
-  }
-  setTimeout(() => process.exit(exitCode), 10_000).unref();
+  void stopInOrder([...children.values()]).then(() => {
+    toStdout.flush();
+    toStderr.flush();
+    process.exit(exitCode);
+  });
 }
 
 async function waitUntilReady(name: ServiceName, deadline: number): Promise<void> {
@@ -81,12 +77,12 @@ const started = performance.now();
 console.log(`${stage.stage} · ${stage.title}: starting ${serviceNames.length} services`);
 serviceNames.forEach((name, index) => {
   const entry = fileURLToPath(new URL(`./services/${name}/main.js`, import.meta.url));
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+  const child = spawn(process.execPath, [...nodeOptions, entry], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const colour = colours[index % colours.length] ?? 0;
-  prefixLines(name, colour, child.stdout, process.stdout);
-  prefixLines(name, colour, child.stderr, process.stderr);
+  const prefix = label(name, colours[index % colours.length] ?? 0);
+  relay(child.stdout, prefix, toStdout, colour);
+  relay(child.stderr, prefix, toStderr, colour);
   child.on('exit', (code, signal) => {
     if (stopping) return;
     // Before the stage is up, a failure stops everything; afterwards a service stopped on purpose (a lab

@@ -6,7 +6,7 @@ import { spawnCompiled, stageDir, waitFor } from '../support/processes.js';
 
 /** `npm start` uses the fixed ports; these tests need them free. */
 describe('the local runner (npm start)', () => {
-  it('starts every service with prefixed logs, reports them ready, and stops them all on Ctrl-C', async () => {
+  it('starts every service with readable prefixed logs, reports them ready, and stops them all on Ctrl-C', async () => {
     const runner = spawnCompiled('dist/start-all.js');
     try {
       await waitFor(
@@ -16,10 +16,18 @@ describe('the local runner (npm start)', () => {
         runner.output,
       );
       for (const name of serviceNames) {
-        expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| \\{.*"msg":"listening"`, 'm'));
+        expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| info  listening port=`, 'm'));
         const response = await fetch(`http://127.0.0.1:${defaultPorts[name]}/health/ready`);
         expect(response.status).toBe(200);
       }
+      // One readable line per request: service, method, path, status, milliseconds.
+      await fetch(`http://127.0.0.1:${defaultPorts['book-api']}/api/books?limit=1`);
+      await waitFor(
+        'the request line',
+        () => /^book-api\s*\| GET \/api\/books\?limit=1 200 [\d.]+ ms$/m.test(runner.output()),
+        5000,
+        runner.output,
+      );
       // One service stopped on purpose, as the lab does: the others keep running.
       spawnSync('pkill', ['-TERM', '-f', `${stageDir}/dist/services/number-api/main.js`]);
       await waitFor(
@@ -34,7 +42,7 @@ describe('the local runner (npm start)', () => {
       runner.child.kill('SIGINT');
       expect(await runner.exited).toBe(0);
       for (const name of serviceNames) {
-        expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| \\{.*"msg":"stopped"`, 'm'));
+        expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| info  stopped$`, 'm'));
         await expect(fetch(`http://127.0.0.1:${defaultPorts[name]}/health/live`)).rejects.toThrow();
       }
     } finally {
