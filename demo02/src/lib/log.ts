@@ -6,24 +6,27 @@ import type { LogLevel } from './config.js';
 export type { Logger };
 
 /**
- * Never logged, wherever they appear: headers that carry credentials, and any password or token field.
- * Configured before any credential exists, so a later log call cannot leak one by accident.
+ * Never logged, at the top of a log call's fields or up to three levels down: headers that carry credentials,
+ * and any password or token field. Configured before any credential exists, so that no later log call can
+ * leak one by accident.
  */
 const secretKeys = ['authorization', 'cookie', 'set-cookie', 'x-api-key', 'password', 'token'];
 export const redactedPaths = secretKeys.flatMap((key) => {
-  const k = `["${key}"]`;
-  return [k, `*${k}`, `*.*${k}`, `*.headers${k}`, `*.*.headers${k}`];
+  const step = /^\w+$/.test(key) ? `.${key}` : `["${key}"]`;
+  return [step.replace(/^\./, ''), `*${step}`, `*.*${step}`, `*.*.*${step}`];
 });
+export const redactedCensor = '[redacted]';
 
 let stdout: ReturnType<typeof pino.destination> | undefined;
+/** Lines waiting while stdout cannot keep up, at most; past it they are dropped rather than grow the heap. */
+const maxBufferedBytes = 4 * 1024 * 1024;
 
 /**
- * Asynchronous: lines that arrive while a write is under way are written together in the next one,
- * instead of one blocking write per line (that was a quarter of a busy service's CPU). `flushLogs`
- * writes what is left.
+ * Asynchronous: lines that arrive while a write is under way go out together in the next one, instead of one
+ * blocking write per line (that was a quarter of a busy service's CPU). `flushLogs` writes what is left.
  */
 function stdoutDestination() {
-  stdout ??= pino.destination({ dest: 1, sync: false });
+  stdout ??= pino.destination({ dest: 1, sync: false, maxLength: maxBufferedBytes });
   return stdout;
 }
 
@@ -48,7 +51,7 @@ export function createLogger(
       base,
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: { paths: redactedPaths, censor: '[redacted]' },
+      redact: { paths: redactedPaths, censor: redactedCensor },
     },
     destination,
   );

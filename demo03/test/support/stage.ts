@@ -67,7 +67,7 @@ export async function startStage(instead: Partial<Record<ApiName, string>> = {})
         ETCD_ENDPOINTS: etcd.env,
       };
       const config = loadConfig(name, env);
-      const log = createLogger({ service: name }, config.logLevel);
+      const log = createLogger({ service: name, instance: config.instanceId }, config.logLevel);
       const ctx = { config, log, registry: new Registry(config, log) };
       registries.push(ctx.registry);
       running[name] = await listen(factories[name](ctx), ctx);
