@@ -6,6 +6,10 @@ import { join } from 'node:path';
 /**
  * `npm start`'s own etcd: one member from the PATH, with a throw-away data directory, on the port of the first
  * registry endpoint (its peer port is the next one). Stopping it deletes its data: a fresh registry each run.
+ *
+ * It runs in its own process group, so that Ctrl-C in the terminal (SIGINT to the whole foreground group)
+ * does not stop it before the services have deregistered; the runner stops it last. A small shell watches
+ * the runner through a pipe and stops etcd when the pipe closes, however the runner ended (even SIGKILL).
  */
 
 export interface LocalEtcd {
@@ -30,7 +34,16 @@ export function localEtcdPorts(endpoint: string): [number, number] {
   return [client, client + 1];
 }
 
-export async function startLocalEtcd(endpoint: string, timeoutMs = 15_000): Promise<LocalEtcd> {
+/** Waits for its stdin to close (the runner is gone), then stops etcd ($1) and removes its data ($2). */
+const guardScript =
+  'read _; kill -TERM "$1" 2>/dev/null; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; rm -rf "$2"';
+
+/** `onExit` hears, in one line, that etcd exited after it was up, when nobody stopped it. */
+export async function startLocalEtcd(
+  endpoint: string,
+  onExit: (line: string) => void = () => {},
+  timeoutMs = 15_000,
+): Promise<LocalEtcd> {
   const [clientPort, peerPort] = localEtcdPorts(endpoint);
   const dataDir = mkdtempSync(join(tmpdir(), 'pie-etcd-'));
   const client = `http://127.0.0.1:${clientPort}`;
@@ -47,11 +60,32 @@ export async function startLocalEtcd(endpoint: string, timeoutMs = 15_000): Prom
       `--initial-cluster=local=${peer}`,
       '--log-level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
-  process.once('exit', () => child.kill('SIGKILL'));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const guard = spawn('sh', ['-c', guardScript, 'etcd-guard', String(child.pid), dataDir], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  guard.unref();
+  (guard.stdin as unknown as { unref(): void }).unref();
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  /** Whether its exit is news: it was up, and nobody stopped it. */
+  let watched = false;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      guard.kill('SIGKILL');
+      process.removeListener('exit', killOnExit);
+      if (watched)
+        onExit(
+          `etcd exited (${signal ?? `code ${code}`}): the services keep the instances they knew, but nothing ` +
+            'can register or be found anew; Ctrl-C and npm start again to get a registry back',
+        );
+      resolve();
+    }),
+  );
   const stop = async () => {
+    watched = false;
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
     rmSync(dataDir, { recursive: true, force: true });
@@ -62,7 +96,10 @@ export async function startLocalEtcd(endpoint: string, timeoutMs = 15_000): Prom
       .then((r) => r.json() as Promise<{ health?: string }>)
       .then((body) => body.health === 'true')
       .catch(() => false);
-    if (healthy) return { child, stop };
+    if (healthy) {
+      watched = true;
+      return { child, stop };
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();

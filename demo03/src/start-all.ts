@@ -10,28 +10,30 @@ import {
   localEtcdPorts,
   startLocalEtcd,
 } from './local-etcd.js';
+import { Batch, relay } from './local-log.js';
 import { type LocalInstance, localInstances, parseScale, ScaleError } from './local-scale.js';
+import { stopInOrder } from './local-stop.js';
 
 /**
  * `npm start`: etcd, then every service of the stage as its own process on its usual port, each log line
- * prefixed with the service's name. Ctrl-C stops them all; one that fails to start stops the rest.
+ * readable and prefixed with the service's name. Ctrl-C stops them all, etcd last; one that fails to start
+ * stops the rest.
  */
 
 const colours = [36, 32, 33, 35, 34, 91, 96];
 const width = Math.max(...serviceNames.map((name) => name.length)) + 2;
 const readyTimeoutMs = 30_000;
-
-function prefixLines(name: string, colour: number, stream: NodeJS.ReadableStream, out: NodeJS.WriteStream) {
-  const label = out.isTTY ? `\x1b[${colour}m${name.padEnd(width)} |\x1b[0m ` : `${name.padEnd(width)} | `;
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const lines = (pending + chunk).split('\n');
-    pending = lines.pop() ?? '';
-    for (const line of lines) out.write(`${label}${line}\n`);
-  });
-  stream.on('end', () => pending && out.write(`${label}${pending}\n`));
-}
+/**
+ * V8's heap bound for every service, in MiB: a Pi has 1–8 GB, and a service's memory limit in the compose
+ * file is 128M, so a service meets its own bound (and says so) before the machine runs out.
+ */
+const maxHeapMiB = 64;
+const nodeOptions = ['--enable-source-maps', `--max-old-space-size=${maxHeapMiB}`];
+const colour = process.stdout.hasColors?.() ?? false;
+const toStdout = new Batch(process.stdout);
+const toStderr = new Batch(process.stderr);
+const label = (name: string, code: number) =>
+  colour ? `\x1b[${code}m${name.padEnd(width)} |\x1b[0m ` : `${name.padEnd(width)} | `;
 
 const children = new Map<string, ChildProcess>();
 let etcd: LocalEtcd | undefined;
@@ -42,17 +44,11 @@ let allReady = false;
 function stopAll(exitCode: number) {
   if (stopping) return;
   stopping = true;
-  const running = [...children.values()].filter(
-    (child) => child.exitCode === null && child.signalCode === null,
-  );
-  const exit = () => void (etcd?.stop() ?? Promise.resolve()).then(() => process.exit(exitCode));
-  if (running.length === 0) exit();
-  let left = running.length;
-  for (const child of running) {
-    child.once('exit', () => --left === 0 && exit());
-    child.kill('SIGTERM');
-  }
-  setTimeout(() => process.exit(exitCode), 10_000).unref();
+  void stopInOrder([...children.values()], etcd ? [etcd.stop] : []).then(() => {
+    toStdout.flush();
+    toStderr.flush();
+    process.exit(exitCode);
+  });
 }
 
 async function waitUntilReady({ label: name, port }: LocalInstance, deadline: number): Promise<void> {
@@ -108,22 +104,26 @@ if (busy.length > 0) {
 const started = performance.now();
 console.log(`${stage.stage} · ${stage.title}: starting etcd and ${instances.length} service instances`);
 try {
-  etcd = await startLocalEtcd(registry);
+  // Its own process group: Ctrl-C in the terminal reaches the runner and the services, and etcd is stopped
+  // last, once every service has deregistered. Its death is said at once.
+  etcd = await startLocalEtcd(registry, (line) => {
+    if (!stopping) console.error(line);
+  });
 } catch (err) {
   console.error((err as Error).message);
   process.exit(1);
 }
-prefixLines('etcd', 37, etcd.child.stdout as NodeJS.ReadableStream, process.stdout);
-prefixLines('etcd', 37, etcd.child.stderr as NodeJS.ReadableStream, process.stderr);
+relay(etcd.child.stdout as NodeJS.ReadableStream, label('etcd', 37), toStdout, colour);
+relay(etcd.child.stderr as NodeJS.ReadableStream, label('etcd', 37), toStderr, colour);
 instances.forEach(({ service, label: name, port }) => {
   const entry = fileURLToPath(new URL(`./services/${service}/main.js`, import.meta.url));
-  const child = spawn(process.execPath, ['--enable-source-maps', entry], {
+  const child = spawn(process.execPath, [...nodeOptions, entry], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PORT: String(port) },
   });
-  const colour = colours[serviceNames.indexOf(service) % colours.length] ?? 0;
-  prefixLines(name, colour, child.stdout, process.stdout);
-  prefixLines(name, colour, child.stderr, process.stderr);
+  const prefix = label(name, colours[serviceNames.indexOf(service) % colours.length] ?? 0);
+  relay(child.stdout, prefix, toStdout, colour);
+  relay(child.stderr, prefix, toStderr, colour);
   child.on('exit', (code, signal) => {
     if (stopping) return;
     // Before the stage is up, a failure stops everything; afterwards a service stopped on purpose (a lab
