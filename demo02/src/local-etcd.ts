@@ -18,7 +18,7 @@ export interface LocalEtcd {
 }
 
 export const howToInstallEtcd = [
-  'etcd is not installed, and this stage needs it as its service registry. Install it:',
+  'etcd is not installed, and npm start needs it as the service registry. Install it:',
   '  Debian/Ubuntu:  sudo apt-get install etcd-server',
   '  macOS:          brew install etcd',
   'or run the stage with Docker instead: docker compose up --build',
