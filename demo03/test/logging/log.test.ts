@@ -40,27 +40,31 @@ describe('the logger', () => {
     ]);
   });
 
-  it('never writes a credential header, a password or a token, at any depth it is given', () => {
+  it('never writes a credential header, a password or a token, up to three levels down', () => {
     const out = capture();
     const log = createLogger({ service: 'book-api' }, 'debug', out.destination);
-    log.info(
-      {
-        password: secret,
-        token: secret,
-        'x-api-key': secret,
-        headers: { authorization: `Bearer ${secret}`, cookie: secret, 'set-cookie': secret },
-        req: { headers: { authorization: secret }, user: { password: secret } },
-        kept: 'visible',
-      },
-      'a careless log call',
-    );
+    const fields = {
+      password: secret,
+      Token: secret,
+      'x-api-key': secret,
+      headers: { authorization: `Bearer ${secret}`, cookie: secret, 'set-cookie': [secret] },
+      req: { headers: { Authorization: secret }, users: [{ password: secret }] },
+      a: { b: { c: { token: secret } } },
+      kept: 'visible',
+      when: new Date(0),
+    };
+    log.info(fields, 'a careless log call');
     expect(out.lines).toHaveLength(1);
     expect(out.lines[0]).not.toContain(secret);
-    expect(out.lines[0]).toContain('"kept":"visible"');
     expect(out.entries()[0]).toMatchObject({
       password: '[redacted]',
-      headers: { authorization: '[redacted]' },
+      headers: { authorization: '[redacted]', 'set-cookie': '[redacted]' },
+      req: { users: [{ password: '[redacted]' }] },
+      kept: 'visible',
+      when: '1970-01-01T00:00:00.000Z',
     });
+    // The caller's own object is left as it was.
+    expect(fields.headers.authorization).toBe(`Bearer ${secret}`);
   });
 
   it('logs an error with its message and stack', () => {
