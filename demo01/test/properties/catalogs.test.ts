@@ -156,7 +156,7 @@ describe.each(catalogs)('$service', ({ definition, service, specs }) => {
         fc.pre(field === undefined || (body as Record<string, unknown>)[field] !== target[field]);
         await unchanged(all, async () => expectValidationProblem(await call('PUT', `/${target.id}`, body)));
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 
@@ -168,7 +168,7 @@ describe.each(catalogs)('$service', ({ definition, service, specs }) => {
           expectProblem(await call(method, `/${arb.pct(id)}`, method === 'PUT' ? body : undefined), 400),
         );
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 
@@ -240,7 +240,7 @@ describe.each(catalogs)('$service', ({ definition, service, specs }) => {
         expect(params.get('after')).toBe(String(rest[limit - 1]?.id));
         expect(params.get('limit')).toBe(String(limit));
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 
@@ -287,7 +287,7 @@ describe.each(catalogs)('$service', ({ definition, service, specs }) => {
         if (method === 'HEAD') expect(answer.status).toBeLessThan(500);
         else expectNoServerError(answer);
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 });

@@ -63,7 +63,7 @@ describe('inventory-api stock records', () => {
         }
         expect(await all()).toEqual(records);
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 
@@ -96,7 +96,7 @@ describe('inventory-api stock records', () => {
           expectValidationProblem(await call('PUT', `/${type}/${id}`, { json: body })),
         );
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 
@@ -148,7 +148,7 @@ describe('inventory-api stock records', () => {
         expect(url.searchParams.get('after')).toBe(keyOf(rest[limit - 1] as StockRecord));
         expect(url.searchParams.get('limit')).toBe(String(limit));
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 });
@@ -325,7 +325,7 @@ describe('inventory-api reservations', () => {
           expectProblem(fresh, 409);
         }
       }),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 });
@@ -363,7 +363,7 @@ describe('inventory-api, any request', () => {
           else expectNoServerError(answer);
         },
       ),
-      arb.runs(150),
+      arb.runs(100),
     );
   });
 });
