@@ -39,7 +39,8 @@ describe('the local runner (npm start)', () => {
       expect(runner.output()).toContain('the other services keep running');
       expect((await fetch(`http://127.0.0.1:${defaultPorts['book-api']}/health/live`)).status).toBe(200);
 
-      runner.child.kill('SIGINT');
+      // Ctrl-C in a terminal: SIGINT to the whole process group, the runner and every service at once.
+      process.kill(-(runner.child.pid ?? 0), 'SIGINT');
       expect(await runner.exited).toBe(0);
       for (const name of serviceNames) {
         expect(runner.output()).toMatch(new RegExp(`^${name}\\s*\\| info  stopped$`, 'm'));
