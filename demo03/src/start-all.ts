@@ -124,8 +124,11 @@ instances.forEach(({ service, label: name, port }) => {
   const prefix = label(name, colours[serviceNames.indexOf(service) % colours.length] ?? 0);
   relay(child.stdout, prefix, toStdout, colour);
   relay(child.stderr, prefix, toStderr, colour);
-  child.on('exit', (code, signal) => {
+  // 'close': exited, and its last lines are read; they are shown before the runner says it exited.
+  child.on('close', (code, signal) => {
     if (stopping) return;
+    toStdout.flush();
+    toStderr.flush();
     // Before the stage is up, a failure stops everything; afterwards a service stopped on purpose (a lab
     // exercise, a demo) leaves the others running, so its absence can be seen.
     if (!allReady) {

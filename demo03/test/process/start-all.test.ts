@@ -48,7 +48,8 @@ describe('the local runner (npm start)', () => {
       expect(await registeredInstances(etcd, 'number-api')).toEqual([]);
       expect((await fetch(`http://127.0.0.1:${defaultPorts['book-api']}/health/live`)).status).toBe(200);
 
-      runner.child.kill('SIGINT');
+      // Ctrl-C in a terminal: SIGINT to the whole process group, the runner and every service at once.
+      process.kill(-(runner.child.pid ?? 0), 'SIGINT');
       expect(await runner.exited).toBe(0);
       // Services first, etcd last: every one of them could deregister.
       expect(runner.output()).not.toContain('could not deregister');
