@@ -52,8 +52,8 @@ describe('inventory-api stock records', () => {
         const records = await all();
         const answer = await call('GET', `/${arb.pct(type)}/${arb.pct(id.text)}`);
         const validType = (arb.contract.itemTypes as readonly string[]).includes(type);
-        if (type === '')
-          expectProblem(answer); // no route: a 404
+        // An empty type matches no route: a 404.
+        if (type === '') expectProblem(answer);
         else if (!validType || id.class === 'invalid') expectProblem(answer, 400);
         else if (id.class === 'unclear') expectNoServerError(answer);
         else {
