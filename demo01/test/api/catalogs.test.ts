@@ -151,7 +151,7 @@ describe.each(catalogs)('$service', ({ service, collection, number, valid, perso
 describe('number-api down', () => {
   it('creating a book gets 503 naming number-api, creates nothing, and book-api is not ready', async () => {
     // Port 9 (discard) on loopback: nothing listens, the connection is refused at once.
-    const isolated = await startStage({ NUMBER_API_URL: 'http://127.0.0.1:9' });
+    const isolated = await startStage({ 'number-api': 'http://127.0.0.1:9' });
     try {
       const books = `${isolated.url['book-api']}/api/books`;
       const before = (await request('GET', books)).body.length;

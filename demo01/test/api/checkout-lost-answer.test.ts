@@ -8,7 +8,7 @@ let stage: TestStage;
 const toInventory = new DelayProxy();
 beforeAll(async () => {
   const proxyUrl = await toInventory.start();
-  stage = await startStage({ INVENTORY_API_URL: proxyUrl });
+  stage = await startStage({ 'inventory-api': proxyUrl });
   toInventory.target = stage.url['inventory-api'];
 });
 afterAll(async () => {

@@ -29,9 +29,13 @@ export interface TestStage {
 
 /**
  * The stage's APIs started in this process on free ports and wired to each other by URL, as they are in
- * production; `overrides` points a service's dependency somewhere else (a stopped port, a delaying proxy).
+ * production. `instead` gives its callers another address for a service (a stopped port, a delaying proxy in
+ * front of it); `env` adds to every service's environment (e.g. a smaller bound).
  */
-export async function startStage(overrides: Record<string, string> = {}): Promise<TestStage> {
+export async function startStage(
+  instead: Partial<Record<ApiName, string>> = {},
+  env: Record<string, string> = {},
+): Promise<TestStage> {
   const url = {} as Record<ApiName, string>;
   const running = {} as Record<ApiName, RunningService>;
   // Dependencies first, so that each caller is given the real URL of what it calls.
@@ -43,20 +47,20 @@ export async function startStage(overrides: Record<string, string> = {}): Promis
     'dvd-api',
     'shoppingcart-api',
   ];
+  const at = (service: ApiName) => instead[service] ?? url[service];
   for (const name of order) {
-    const env = {
+    const config = loadConfig(name, {
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: 'error',
       CALL_TIMEOUT_MS: '1000',
-      NUMBER_API_URL: url['number-api'],
-      INVENTORY_API_URL: url['inventory-api'],
-      BOOK_API_URL: url['book-api'],
-      CD_API_URL: url['cd-api'],
-      DVD_API_URL: url['dvd-api'],
-      ...overrides,
-    };
-    const config = loadConfig(name, env);
+      NUMBER_API_URL: at('number-api'),
+      INVENTORY_API_URL: at('inventory-api'),
+      BOOK_API_URL: at('book-api'),
+      CD_API_URL: at('cd-api'),
+      DVD_API_URL: at('dvd-api'),
+      ...env,
+    });
     const ctx = {
       config,
       log: createLogger({ service: name, instance: config.instanceId }, config.logLevel),

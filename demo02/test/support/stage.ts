@@ -34,9 +34,13 @@ export interface TestStage {
 /**
  * The stage's APIs started in this process on free ports with a real etcd, each registered and finding the
  * others through it, as in production. `instead` registers another address for a service (a stopped port, a
- * delaying proxy in front of it): its callers go there.
+ * delaying proxy in front of it): its callers go there. `env` adds to every service's environment (e.g. a
+ * smaller bound).
  */
-export async function startStage(instead: Partial<Record<ApiName, string>> = {}): Promise<TestStage> {
+export async function startStage(
+  instead: Partial<Record<ApiName, string>> = {},
+  env: Record<string, string> = {},
+): Promise<TestStage> {
   const etcd = await EtcdCluster.start();
   const url = {} as Record<ApiName, string>;
   const running = {} as Record<ApiName, RunningService>;
@@ -57,7 +61,7 @@ export async function startStage(instead: Partial<Record<ApiName, string>> = {})
   ];
   try {
     for (const name of order) {
-      const env = {
+      const config = loadConfig(name, {
         // A port chosen up front rather than 0: the instance id (host:port) must be unique in the registry.
         PORT: String(await freePort()),
         HOST: '127.0.0.1',
@@ -65,8 +69,8 @@ export async function startStage(instead: Partial<Record<ApiName, string>> = {})
         LOG_LEVEL: 'error',
         CALL_TIMEOUT_MS: '1000',
         ETCD_ENDPOINTS: etcd.env,
-      };
-      const config = loadConfig(name, env);
+        ...env,
+      });
       const log = createLogger({ service: name, instance: config.instanceId }, config.logLevel);
       const ctx = { config, log, registry: new Registry(config, log) };
       registries.push(ctx.registry);
