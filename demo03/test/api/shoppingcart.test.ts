@@ -108,6 +108,28 @@ describe('shoppingcart-api carts', () => {
   });
 });
 
+describe('shoppingcart-api checkout with inventory-api down', () => {
+  it('answers 503, and the cart stays open and editable: a refused call cannot have reserved anything', async () => {
+    const isolated = await startStage({ 'inventory-api': 'http://127.0.0.1:9' });
+    try {
+      const cartUrl = (path = '') => `${isolated.url['shoppingcart-api']}/api/carts${path}`;
+      const cart = (await request('POST', cartUrl())).body.id;
+      await request('POST', cartUrl(`/${cart}/items`), { json: { type: 'book', id: 1, quantity: 1 } });
+      const checkout = await request('POST', cartUrl(`/${cart}/checkout`));
+      expect(isProblem(checkout, 503)).toBe(true);
+      expect(checkout.body.detail).toContain('inventory-api');
+      const added = await request('POST', cartUrl(`/${cart}/items`), {
+        json: { type: 'book', id: 2, quantity: 1 },
+      });
+      expect(added.status).toBe(200);
+      expect(added.body).toMatchObject({ status: 'open', items: [{ id: 1 }, { id: 2 }] });
+      expect((await request('DELETE', cartUrl(`/${cart}/items/book/1`))).status).toBe(200);
+    } finally {
+      await isolated.stop();
+    }
+  });
+});
+
 describe('shoppingcart-api checkout', () => {
   it('reserves the items: 201 order, stock goes down, the cart is checked out', async () => {
     await setStock('book', 6, 5);

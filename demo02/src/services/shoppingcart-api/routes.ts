@@ -1,12 +1,13 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { DependencyUnavailable } from '../../lib/http-client.js';
 import { HttpProblem, notFound } from '../../lib/problem.js';
 import { id, idParam, intRange, itemType, itemTypeParam, parseBody } from '../../lib/validation.js';
 import type { CatalogClient, InventoryClient } from './clients.js';
 import type { Order } from '../../lib/contract.js';
 import type { CartStore, StoredCart } from './store.js';
 
-const addItemBody = z.strictObject({ type: itemType, id, quantity: intRange(1, 99) });
+export const addItemBody = z.strictObject({ type: itemType, id, quantity: intRange(1, 99) });
 
 export function cartRoutes(store: CartStore, catalog: CatalogClient, inventory: InventoryClient): Router {
   const router = Router();
@@ -33,9 +34,16 @@ export function cartRoutes(store: CartStore, catalog: CatalogClient, inventory: 
   const checkout = async (cart: StoredCart): Promise<Order> => {
     cart.frozen = true;
     const items = cart.lines.map(({ type, id, quantity }) => ({ type, id, quantity }));
-    // If this call fails with a 503 the reservation may or may not have happened: the cart stays frozen, and a
-    // retry sends the same key and body, which inventory-api answers exactly once.
-    const reply = await inventory.reserve(store.idempotencyKey(cart), items);
+    // If this call times out or is cut off, the reservation may or may not have happened: the cart stays frozen,
+    // and a retry sends the same key and body, which inventory-api answers exactly once.
+    let reply;
+    try {
+      reply = await inventory.reserve(store.idempotencyKey(cart), items);
+    } catch (err) {
+      // Refused before it was sent (nothing listening, no route): it cannot have reserved anything.
+      if (err instanceof DependencyUnavailable && !err.mayHaveArrived) cart.frozen = false;
+      throw err;
+    }
     if (reply.kind === 'reserved') return store.placeOrder(cart, reply.reservationId);
     cart.frozen = false; // refused: nothing was reserved
     if (reply.kind === 'short') {
