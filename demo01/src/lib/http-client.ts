@@ -70,13 +70,13 @@ function target(baseUrl: string): Target {
 }
 
 /** How one exchange failed: refused before it was sent, or one of the ways it may have arrived. */
-type Failure = 'refused' | 'timed-out' | 'connection-lost' | 'server-error' | 'not-json';
+type ExchangeFailure = 'refused' | 'timed-out' | 'connection-lost' | 'server-error' | 'not-json';
 
 class ExchangeError extends Error {
-  readonly failure: Failure;
+  readonly failure: ExchangeFailure;
 
   /** `why` completes "<dependency> …". */
-  constructor(why: string, failure: Failure) {
+  constructor(why: string, failure: ExchangeFailure) {
     super(why);
     this.failure = failure;
   }

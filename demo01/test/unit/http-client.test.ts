@@ -50,7 +50,10 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const echo = () => new Dependency('echo-api', baseUrl, 200);
+/** A dependency whose one instance listens at `url`. */
+const dependencyAt = (service: string, url: string, timeoutMs: number) =>
+  new Dependency(service, url, timeoutMs);
+const echo = () => dependencyAt('echo-api', baseUrl, 200);
 
 /** The error a call fails with. */
 async function failure(promise: Promise<unknown>): Promise<DependencyUnavailable> {
@@ -107,7 +110,7 @@ describe('a call to a dependency', () => {
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    const err = await failure(new Dependency('gone-api', `http://127.0.0.1:${port}`, 200).call('GET', '/'));
+    const err = await failure(dependencyAt('gone-api', `http://127.0.0.1:${port}`, 200).call('GET', '/'));
     expect(err.message).toBe('gone-api is unreachable');
     expect(err.mayHaveArrived).toBe(false);
   });
