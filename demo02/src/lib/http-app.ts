@@ -3,6 +3,7 @@ import type { ServiceConfig } from './config.js';
 import { type HealthCheck, healthRoutes } from './health.js';
 import { type Logger, requestLog } from './log.js';
 import { HttpProblem, problemHandler, unknownRoute } from './problem.js';
+import { requestContext } from './request-context.js';
 import type { Registry } from './registry.js';
 
 export const bodyLimit = '64kb';
@@ -22,7 +23,7 @@ function servedBy(config: ServiceConfig): RequestHandler {
   };
 }
 
-/** Lets the storefront (another origin until the gateway stage) call the API. */
+/** Lets the storefront, served from another origin, call the API. */
 function cors(origin: string): RequestHandler {
   return (req, res, next) => {
     res.setHeader('Access-Control-Allow-Origin', origin);
@@ -58,8 +59,9 @@ const requireJson: RequestHandler = (req, _res, next) => {
 };
 
 /**
- * The app factory every service starts from: headers, logs, CORS, JSON bodies, health, then the
- * service's own routes, then the JSON 404 and the problem+json error handler.
+ * The app factory every service starts from: the request's context (its id, the instances that served it),
+ * headers, logs, CORS, JSON bodies, health, then the service's own routes, then the JSON 404 and the
+ * problem+json error handler.
  */
 export function createServiceApp(
   { config, log, registry }: ServiceContext,
@@ -69,7 +71,7 @@ export function createServiceApp(
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(servedBy(config), requestLog(log), cors(config.corsOrigin), requireJson);
+  app.use(requestContext, servedBy(config), requestLog(log), cors(config.corsOrigin), requireJson);
   app.use(express.json({ limit: bodyLimit, strict: false, type: 'application/json' }));
   app.use(healthRoutes([registry.registration.readiness, ...readiness]));
   app.use(routes);

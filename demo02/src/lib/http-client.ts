@@ -1,6 +1,8 @@
+import { Agent, type OutgoingHttpHeaders, request } from 'node:http';
 import type { HealthCheck } from './health.js';
 import { HttpProblem } from './problem.js';
 import type { ServiceView } from './registry.js';
+import { currentRequestId, noteUpstream } from './request-context.js';
 
 export interface Reply<T = unknown> {
   status: number;
@@ -14,10 +16,136 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
+/** A 503 naming a dependency that could not answer. */
+export class DependencyUnavailable extends HttpProblem {
+  /**
+   * Whether the request may have reached the dependency and been acted on (a timeout, a connection lost
+   * after sending, a 5xx), as opposed to refused before it was sent. Not part of the problem body.
+   */
+  readonly mayHaveArrived: boolean;
+
+  constructor(dependency: string, why: string, mayHaveArrived: boolean) {
+    super(503, `${dependency} ${why}`, { dependency });
+    this.mayHaveArrived = mayHaveArrived;
+  }
+}
+
+/** Errors of a connection that was never made: the request cannot have reached the dependency. */
+const notConnected = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** Whether a failed call provably never reached the other side. */
+export function neverSent(err: unknown): boolean {
+  return notConnected.has((err as NodeJS.ErrnoException | undefined)?.code ?? '');
+}
+
+/**
+ * One pool of keep-alive connections per process, bounded per dependency instance. node:http rather than
+ * `fetch`: measured on a book create, fetch with AbortSignal.timeout cost ~135 µs of CPU per call and
+ * node:http with this agent ~48 µs.
+ */
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+interface Target {
+  hostname: string;
+  port: string;
+  /** The base URL's path, if any, before every call's own. */
+  prefix: string;
+}
+
+/** Base URLs, parsed once: parsing one on every call costs a fifth of the call. Bounded, in case they churn. */
+const targets = new Map<string, Target>();
+
+function target(baseUrl: string): Target {
+  let found = targets.get(baseUrl);
+  if (found === undefined) {
+    const url = new URL(baseUrl);
+    found = {
+      hostname: url.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 address without its brackets
+      port: url.port || '80',
+      prefix: url.pathname.replace(/\/$/, ''),
+    };
+    if (targets.size >= 256) targets.clear();
+    targets.set(baseUrl, found);
+  }
+  return found;
+}
+
+/** How one exchange failed: refused before it was sent, or one of the ways it may have arrived. */
+type ExchangeFailure = 'refused' | 'timed-out' | 'connection-lost' | 'server-error' | 'not-json';
+
+class ExchangeError extends Error {
+  readonly failure: ExchangeFailure;
+
+  /** `why` completes "<dependency> …". */
+  constructor(why: string, failure: ExchangeFailure) {
+    super(why);
+    this.failure = failure;
+  }
+}
+
+/**
+ * One request to `baseUrl`, answered within `timeoutMs` or aborted, with the current request's id. Resolves
+ * with any answer below 500; rejects with an ExchangeError otherwise.
+ */
+function exchange<T>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: CallOptions,
+  timeoutMs: number,
+): Promise<Reply<T>> {
+  const headers: OutgoingHttpHeaders = { accept: 'application/json' };
+  const requestId = currentRequestId();
+  if (requestId !== undefined) headers['x-request-id'] = requestId;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(body);
+  }
+  if (options.headers) Object.assign(headers, options.headers);
+
+  return new Promise((resolve, reject) => {
+    let timedOut = false;
+    const { hostname, port, prefix } = target(baseUrl);
+    const req = request({ agent, hostname, port, path: prefix + path, method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => {
+        clearTimeout(timer);
+        const status = res.statusCode ?? 0;
+        if (status >= 500) return reject(new ExchangeError(`answered ${status}`, 'server-error'));
+        let parsed: T;
+        try {
+          parsed = text ? JSON.parse(text) : null;
+        } catch {
+          return reject(new ExchangeError('answered with a body that is not JSON', 'not-json'));
+        }
+        const servedBy = res.headers['x-served-by'];
+        resolve({ status, body: parsed, servedBy: typeof servedBy === 'string' ? servedBy : null });
+      });
+      res.on('error', failed);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      req.destroy();
+    }, timeoutMs);
+    function failed(err: Error) {
+      clearTimeout(timer);
+      if (timedOut) reject(new ExchangeError(`did not answer within ${timeoutMs} ms`, 'timed-out'));
+      else if (neverSent(err)) reject(new ExchangeError('is unreachable', 'refused'));
+      else reject(new ExchangeError('lost the connection before answering', 'connection-lost'));
+    }
+    req.on('error', failed);
+    req.end(body);
+  });
+}
+
 /**
  * A service this one calls, found by name in the registry, with a timeout on every call. A dependency that
  * cannot answer (none registered, refused, timed out, 5xx) becomes a 503 naming it; its 4xx answers are
- * returned to the caller. This stage calls one registered instance, the oldest: scaling is the next problem.
+ * returned to the caller. It calls one registered instance, the oldest.
  */
 export class Dependency {
   readonly name: string;
@@ -32,42 +160,22 @@ export class Dependency {
 
   async call<T = unknown>(method: string, path: string, options: CallOptions = {}): Promise<Reply<T>> {
     const instance = this.instances.instances[0];
-    if (instance === undefined) throw this.unavailable('has no registered instance');
-    let response: Response;
+    if (instance === undefined)
+      throw new DependencyUnavailable(this.name, 'has no registered instance', false);
+    let reply: Reply<T>;
     try {
-      response = await fetch(`${instance.url}${path}`, {
-        method,
-        headers: {
-          accept: 'application/json',
-          ...(options.body !== undefined && { 'content-type': 'application/json' }),
-          ...options.headers,
-        },
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      reply = await exchange<T>(instance.url, method, path, options, this.timeoutMs);
     } catch (err) {
-      const timedOut = (err as Error).name === 'TimeoutError';
-      throw this.unavailable(timedOut ? `did not answer within ${this.timeoutMs} ms` : 'is unreachable');
+      if (err instanceof ExchangeError)
+        throw new DependencyUnavailable(this.name, err.message, err.failure !== 'refused');
+      throw err;
     }
-    const text = await response.text().catch(() => '');
-    if (response.status >= 500) {
-      throw this.unavailable(`answered ${response.status}`);
-    }
-    let body: T;
-    try {
-      body = text ? JSON.parse(text) : null;
-    } catch {
-      throw this.unavailable('answered with a body that is not JSON');
-    }
-    return { status: response.status, body, servedBy: response.headers.get('x-served-by') };
+    noteUpstream(reply.servedBy);
+    return reply;
   }
 
   /** A readiness check: this dependency answers its liveness probe. */
   get readiness(): HealthCheck {
     return { name: this.name, check: async () => void (await this.call('GET', '/health/live')) };
-  }
-
-  private unavailable(why: string): HttpProblem {
-    return new HttpProblem(503, `${this.name} ${why}`, { dependency: this.name });
   }
 }

@@ -1,5 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
-import type { RequestHandler } from 'express';
 import type { Instance, ServiceView } from './registry.js';
 
 /**
@@ -101,20 +99,3 @@ export class LoadBalancer {
     throw lastError ?? new AttemptError('has no registered instance', 'not-sent', false);
   }
 }
-
-/** Which instances of other services a request was answered with: sent back as X-Upstream-Served-By. */
-const upstreams = new AsyncLocalStorage<Set<string>>();
-
-export function noteUpstream(servedBy: string | null): void {
-  if (servedBy) upstreams.getStore()?.add(servedBy);
-}
-
-export const upstreamServedBy: RequestHandler = (_req, res, next) => {
-  const seen = new Set<string>();
-  const writeHead = res.writeHead;
-  res.writeHead = function (this: typeof res, ...args: Parameters<typeof res.writeHead>) {
-    if (seen.size > 0 && !res.headersSent) res.setHeader('X-Upstream-Served-By', [...seen].join(', '));
-    return writeHead.apply(this, args);
-  } as typeof res.writeHead;
-  upstreams.run(seen, next);
-};
