@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import openapiTS from 'openapi-typescript';
+import openapiTS, { type OpenAPI3 } from 'openapi-typescript';
 import * as prettier from 'prettier';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureInstalled } from '../lib/stage-process.ts';
@@ -28,7 +28,8 @@ const clientTypes = [
   { file: 'src/services/shoppingcart-api/inventory-api.types.ts', callee: 'inventory-api' },
 ];
 
-type Document = Record<string, unknown>;
+/** A document as the stage's zod-openapi makes it. */
+type Document = OpenAPI3;
 const generated = new Map<string, Map<string, Document>>();
 
 beforeAll(async () => {
