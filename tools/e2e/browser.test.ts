@@ -286,6 +286,43 @@ describe(`storefront of ${STAGE} at ${STOREFRONT_URL}`, () => {
     }
   }, 90_000);
 
+  test("the API page renders every service's OpenAPI document", async () => {
+    await withStorefront('api', async ({ page }) => {
+      // Leave the storefront once it has loaded: requests cut short by leaving would count as failures.
+      await page.waitForLoadState('networkidle');
+      await page.getByTestId('api-link').click();
+      const buttons = page.locator('[data-testid^="api-service-"]');
+      await buttons.first().waitFor();
+      const services = await buttons.evaluateAll((els) => els.map((el) => el.getAttribute('data-service')));
+      expect(services).toEqual([
+        'web',
+        'book-api',
+        'cd-api',
+        'dvd-api',
+        'number-api',
+        'inventory-api',
+        'shoppingcart-api',
+      ]);
+      for (const service of [...services.slice(1), services[0]] as string[]) {
+        await page.getByTestId(`api-service-${service}`).click();
+        // The page marks a document rendered once Swagger UI has fetched it from its service and drawn it.
+        const rendered = page.locator(`[data-testid="api-doc"][data-rendered="${service}"]`);
+        await rendered.waitFor().catch(async () => {
+          throw new Error(
+            `${service}'s document was not rendered; the page says: ${await page.textContent('main')}`,
+          );
+        });
+        expect(await rendered.locator('.info .title').textContent()).toContain(service);
+        expect(await rendered.locator('.opblock').count(), `operations shown for ${service}`).toBeGreaterThan(
+          2,
+        );
+      }
+      await page.getByTestId('api-service-book-api').click();
+      await page.locator('[data-testid="api-doc"][data-rendered="book-api"]').waitFor();
+      await page.screenshot({ path: join(outDir, 'api.png'), fullPage: true });
+    });
+  }, 90_000);
+
   test('adds an in-stock book, checks out, and the book has one less in stock', async () => {
     await withStorefront('checkout', async ({ page }) => {
       await showCatalog(page, 'book');
