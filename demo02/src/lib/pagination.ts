@@ -20,14 +20,15 @@ export interface PageQuery<K> {
 const once = <T>(schema: z.ZodType<T, string>) =>
   z.string({ error: 'must be given once, as a single value' }).pipe(schema);
 
-const limit = z
+/** `limit`: how many items a page holds. */
+export const pageLimit = z
   .string()
   .regex(/^(100|[1-9]\d?)$/, `must be an integer from 1 to ${maxPageSize}`)
   .transform(Number);
 
 /** A list's query: `limit` and `after`, nothing else; `after` is read by the list's own key schema. */
 export function pageQuery<K>(req: Request, after: z.ZodType<K, string>): PageQuery<K> {
-  const schema = z.strictObject({ limit: once(limit).optional(), after: once(after).optional() });
+  const schema = z.strictObject({ limit: once(pageLimit).optional(), after: once(after).optional() });
   const query = parse(schema, req.query, 'query') as { limit?: number; after?: K };
   return { limit: query.limit ?? defaultPageSize, ...(query.after !== undefined && { after: query.after }) };
 }

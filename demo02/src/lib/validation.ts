@@ -35,16 +35,23 @@ export const id = z
   .positive('must be a positive integer')
   .max(Number.MAX_SAFE_INTEGER, 'is too large');
 
+/** A positive integer id as a path segment writes it: up to 15 digits, not all zeros. */
+export const idSegment = z
+  .string()
+  .max(15)
+  .regex(/^0*[1-9]\d*$/)
+  .transform(Number);
+
 /** A path parameter that must be a positive integer id. */
 export function idParam(req: Request, name = 'id'): number {
   const raw = String(req.params[name]);
-  const value = /^\d{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(value > 0)) {
+  const parsed = idSegment.safeParse(raw);
+  if (!parsed.success) {
     throw new HttpProblem(400, `path parameter ${name} must be a positive integer, got "${raw}"`, {
       errors: [{ path: name, message: 'must be a positive integer' }],
     });
   }
-  return value;
+  return parsed.data;
 }
 
 /** A trimmed string of 1 to `max` characters. */

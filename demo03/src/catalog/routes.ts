@@ -7,19 +7,25 @@ import type { NumberClient } from './clients.js';
 import type { CatalogDefinition } from './definition.js';
 import type { CatalogStore } from './store.js';
 
+/** The body of a create: the catalog's own fields, nothing else. */
+export const createSchema = (definition: CatalogDefinition) => z.strictObject(definition.fields);
+
+/** The body of a replace: a PUT may echo back the id and number it was given by a GET, but cannot change them. */
+export const replaceSchema = (definition: CatalogDefinition) =>
+  z.strictObject({
+    ...definition.fields,
+    id: z.unknown().optional(),
+    [definition.numberField]: z.unknown().optional(),
+  });
+
 export function catalogRoutes(
   definition: CatalogDefinition,
   store: CatalogStore,
   numbers: NumberClient,
 ): Router {
   const { collection, type, numberField } = definition;
-  const createSchema = z.strictObject(definition.fields);
-  // A PUT may echo back the id and number it was given by a GET, but cannot change them.
-  const replaceSchema = z.strictObject({
-    ...definition.fields,
-    id: z.unknown().optional(),
-    [numberField]: z.unknown().optional(),
-  });
+  const createBody = createSchema(definition);
+  const replaceBody = replaceSchema(definition);
   const base = `/api/${collection}`;
   const router = Router();
 
@@ -39,7 +45,7 @@ export function catalogRoutes(
   });
 
   router.post(base, async (req, res) => {
-    const fields = parseBody(createSchema, req);
+    const fields = parseBody(createBody, req);
     store.assertRoom();
     // Nothing is stored until number-api has answered: if it cannot, the 503 leaves the catalog as it was.
     const item = store.create(fields, await numbers.take(numberField));
@@ -48,7 +54,7 @@ export function catalogRoutes(
 
   router.put(`${base}/:id`, (req, res) => {
     const id = idParam(req);
-    const { id: givenId, [numberField]: givenNumber, ...fields } = parseBody(replaceSchema, req);
+    const { id: givenId, [numberField]: givenNumber, ...fields } = parseBody(replaceBody, req);
     const existing = find(id);
     const immutable = [
       ['id', givenId, id],

@@ -2,6 +2,7 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { ServiceConfig } from './config.js';
 import { type HealthCheck, healthRoutes } from './health.js';
 import { type Logger, requestLog } from './log.js';
+import { openapiDocument } from '../openapi.js';
 import { HttpProblem, problemHandler, unknownRoute } from './problem.js';
 import { requestContext } from './request-context.js';
 import type { Registry } from './registry.js';
@@ -29,7 +30,7 @@ function cors(origin: string): RequestHandler {
     res.setHeader('Access-Control-Allow-Origin', origin);
     res.setHeader(
       'Access-Control-Expose-Headers',
-      'X-Served-By, X-Upstream-Served-By, Location, X-Request-Id',
+      'X-Served-By, X-Upstream-Served-By, Location, Link, X-Request-Id',
     );
     if (req.method === 'OPTIONS') {
       res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, DELETE');
@@ -60,8 +61,8 @@ const requireJson: RequestHandler = (req, _res, next) => {
 
 /**
  * The app factory every service starts from: the request's context (its id, the instances that served it),
- * headers, logs, CORS, JSON bodies, health, then the service's own routes, then the JSON 404 and the
- * problem+json error handler.
+ * headers, logs, CORS, JSON bodies, health and the OpenAPI document, then the service's own routes, then the
+ * JSON 404 and the problem+json error handler.
  */
 export function createServiceApp(
   { config, log, registry }: ServiceContext,
@@ -74,6 +75,8 @@ export function createServiceApp(
   app.use(requestContext, servedBy(config), requestLog(log), cors(config.corsOrigin), requireJson);
   app.use(express.json({ limit: bodyLimit, strict: false, type: 'application/json' }));
   app.use(healthRoutes([registry.registration.readiness, ...readiness]));
+  // The service's OpenAPI document, made from the schemas its routes validate with.
+  app.get('/openapi.json', (_req, res) => void res.json(openapiDocument(config.service)));
   app.use(routes);
   app.use(unknownRoute);
   app.use(problemHandler((err) => log.error({ err }, 'unexpected error')));

@@ -6,9 +6,9 @@ import { id, idParam, intRange, itemType, itemTypeParam, parse, parseBody } from
 import type { ItemType } from '../../lib/contract.js';
 import type { InventoryStore } from './store.js';
 
-const quantityBody = z.strictObject({ quantity: intRange(0, 1_000_000) });
+export const quantityBody = z.strictObject({ quantity: intRange(0, 1_000_000) });
 
-const reservationBody = z.strictObject({
+export const reservationBody = z.strictObject({
   items: z
     .array(z.strictObject({ type: itemType, id, quantity: intRange(1, 1_000_000) }), {
       error: 'must be an array',
@@ -18,7 +18,7 @@ const reservationBody = z.strictObject({
 });
 
 /** `after` of a stock page: the type and id of the previous page's last record, e.g. `book:10` (`cd:0`: the first CD). */
-const positionKey = z
+export const positionKey = z
   .string()
   .regex(
     /^(book|cd|dvd):(0|[1-9]\d{0,14})$/,
@@ -29,7 +29,7 @@ const positionKey = z
     return { type: type as ItemType, id: Number(id) };
   });
 
-const idempotencyKey = z
+export const idempotencyKey = z
   .string({ error: 'is required' })
   .min(1, 'must not be empty')
   .max(100, 'must be at most 100 characters');

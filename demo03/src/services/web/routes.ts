@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
-import { defaultPorts, type ServiceName } from '../../lib/config.js';
+import { defaultPorts, type ServiceName, serviceNames } from '../../lib/config.js';
 import { stage } from '../../lib/stage.js';
 
 /** The storefront's static files, compiled next to the services (dist/web). */
@@ -25,6 +25,10 @@ export function storefrontRoutes(): Router {
       stage,
       apis: Object.fromEntries(
         Object.entries(apis).map(([name, service]) => [name, `${base}:${defaultPorts[service]}`]),
+      ),
+      // For the API page: where each service serves its OpenAPI document.
+      documents: Object.fromEntries(
+        serviceNames.map((service) => [service, `${base}:${defaultPorts[service]}/openapi.json`]),
       ),
     });
   });
