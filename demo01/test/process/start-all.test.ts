@@ -7,7 +7,7 @@ import { spawnCompiled, stageDir, waitFor } from '../support/processes.js';
 /** `npm start` uses the fixed ports; these tests need them free. */
 describe('the local runner (npm start)', () => {
   it('starts every service with readable prefixed logs, reports them ready, and stops them all on Ctrl-C', async () => {
-    const runner = spawnCompiled('dist/start-all.js');
+    const runner = spawnCompiled('dist/local/start-all.js');
     try {
       await waitFor(
         'all services ready',
@@ -55,7 +55,7 @@ describe('the local runner (npm start)', () => {
     const blocker = createServer().listen(defaultPorts['inventory-api']);
     await new Promise((r) => blocker.once('listening', r));
     try {
-      const runner = spawnCompiled('dist/start-all.js');
+      const runner = spawnCompiled('dist/local/start-all.js');
       expect(await runner.exited).toBe(1);
       expect(runner.output()).toContain('port 8085 (inventory-api) is already in use');
       expect(runner.output()).not.toContain('starting');
