@@ -1,10 +1,16 @@
 /**
  * fast-check arbitraries for the store's contract (docs/API.md): values it allows and values it forbids, for
- * bodies, path segments, queries and headers. A catalog's fields are derived from the zod schema the service
- * validates with (its definition's `fields`); what no service exports is written down from docs/API.md here.
+ * bodies, path segments, queries and headers. Fields and bounds are derived from the zod schemas and constants the
+ * services validate with (a catalog definition's `fields`, the inventory's and the cart's body schemas); what no
+ * service exports (how ids and queries are written, the body limit) is written down from docs/API.md here.
  */
 import fc from 'fast-check';
 import { z } from 'zod';
+import { defaultPageSize, maxPageSize } from '../../src/lib/pagination.js';
+import { itemTypes } from '../../src/lib/validation.js';
+import { idempotencyKey, quantityBody, reservationBody } from '../../src/services/inventory-api/routes.js';
+import { addItemBody } from '../../src/services/shoppingcart-api/routes.js';
+import { maxLinesPerCart, maxQuantityPerLine } from '../../src/services/shoppingcart-api/store.js';
 
 // A failing property prints its seed: FC_SEED=<seed> replays the same inputs. FC_RUNS=<factor> scales every
 // property's number of runs (e.g. FC_RUNS=10 for a longer search).
@@ -15,21 +21,38 @@ fc.configureGlobal({ numRuns: 100, ...(Number.isInteger(seed) && { seed }) });
 /** fast-check parameters for a property with `n` runs (scaled by FC_RUNS). */
 export const runs = (n: number) => ({ numRuns: Math.max(1, Math.round(n * scale)) });
 
-/** The parts of docs/API.md that no service exports as a schema. */
+const jsonSchemaOf = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input' }) as Record<string, any>;
+const stockQuantity = jsonSchemaOf(quantityBody).properties.quantity;
+const reservationItems = jsonSchemaOf(reservationBody).properties.items;
+const reservationQuantity = reservationItems.items.properties.quantity;
+const cartQuantity = jsonSchemaOf(addItemBody).properties.quantity;
+
+/** The bounds of the contract, as the services' own schemas and constants state them (docs/API.md says the same). */
 export const contract = {
-  itemTypes: ['book', 'cd', 'dvd'] as const,
-  page: { defaultLimit: 20, maxLimit: 100 },
-  /** PUT /api/inventory/{type}/{id}: `{"quantity": int 0–1000000}`. */
-  stock: { min: 0, max: 1_000_000 },
-  reservation: { minQuantity: 1, minItems: 1, maxItems: 50, keyMaxLength: 100 },
-  cart: { minQuantity: 1, maxQuantity: 99, maxLines: 50 },
+  itemTypes,
+  page: { defaultLimit: defaultPageSize, maxLimit: maxPageSize },
+  /** PUT /api/inventory/{type}/{id}: `{"quantity": …}`. */
+  stock: { min: stockQuantity.minimum as number, max: stockQuantity.maximum as number },
+  reservation: {
+    minQuantity: reservationQuantity.minimum as number,
+    maxQuantity: reservationQuantity.maximum as number,
+    minItems: reservationItems.minItems as number,
+    maxItems: reservationItems.maxItems as number,
+    keyMaxLength: jsonSchemaOf(idempotencyKey).maxLength as number,
+  },
+  cart: {
+    minQuantity: cartQuantity.minimum as number,
+    maxQuantity: maxQuantityPerLine,
+    maxLines: maxLinesPerCart,
+  },
+  /** docs/API.md: "at most 64 KiB". */
   bodyLimitBytes: 64 * 1024,
 };
 
 export type ItemType = (typeof contract.itemTypes)[number];
 
 // ---------------------------------------------------------------------------------------------------------
-// Catalog fields, derived from the zod schema
+// Fields, derived from the zod schemas
 
 export type FieldSpec =
   | { name: string; required: boolean; kind: 'text'; minLength: number; maxLength: number }
@@ -42,13 +65,14 @@ interface JsonSchemaField {
   type?: string;
   enum?: string[];
   minimum?: number;
+  exclusiveMinimum?: number;
   maximum?: number;
   exclusiveMaximum?: number;
   minLength?: number;
   maxLength?: number;
 }
 
-/** A catalog's fields as the service's own schema states them (via zod's JSON Schema export). */
+/** An object's fields as the service's own zod schema states them (via zod's JSON Schema export). */
 export function fieldSpecs(fields: z.ZodRawShape): FieldSpec[] {
   const schema = z.toJSONSchema(z.strictObject(fields), { io: 'input' }) as {
     properties: Record<string, JsonSchemaField>;
@@ -59,8 +83,10 @@ export function fieldSpecs(fields: z.ZodRawShape): FieldSpec[] {
     if (field.type === 'string' && field.minLength !== undefined && field.maxLength !== undefined) {
       return { name, required, kind: 'text', minLength: field.minLength, maxLength: field.maxLength };
     }
-    if (field.type === 'integer' && field.minimum !== undefined && field.maximum !== undefined) {
-      return { name, required, kind: 'integer', min: field.minimum, max: field.maximum };
+    const min =
+      field.minimum ?? (field.exclusiveMinimum === undefined ? undefined : field.exclusiveMinimum + 1);
+    if (field.type === 'integer' && min !== undefined && field.maximum !== undefined) {
+      return { name, required, kind: 'integer', min, max: field.maximum };
     }
     if (field.type === 'number' && field.minimum !== undefined && field.exclusiveMaximum !== undefined) {
       const maxCents = Math.ceil(field.exclusiveMaximum * 100) - 1;
@@ -445,18 +471,14 @@ export const anyTypeSegment: fc.Arbitrary<string> = fc.oneof(
 
 export const itemType = fc.constantFrom(...contract.itemTypes);
 
-/** `{"type", "id", "quantity"}` as a cart line takes it (quantity 1–99). */
-export const cartItemSpecs: FieldSpec[] = [
-  { name: 'type', required: true, kind: 'enum', values: contract.itemTypes },
-  { name: 'id', required: true, kind: 'integer', min: 1, max: Number.MAX_SAFE_INTEGER },
-  {
-    name: 'quantity',
-    required: true,
-    kind: 'integer',
-    min: contract.cart.minQuantity,
-    max: contract.cart.maxQuantity,
-  },
-];
+/** `{"type", "id", "quantity"}` as POST /api/carts/{id}/items takes it. */
+export const cartItemSpecs = fieldSpecs(addItemBody.shape);
+
+/** A line of a reservation, `{"type", "id", "quantity"}`, as POST /api/inventory/reservations takes it. */
+export const reservationLineSpecs = fieldSpecs(reservationBody.shape.items.element.shape);
+
+/** `{"quantity"}` as PUT /api/inventory/{type}/{id} takes it. */
+export const stockSpecs = fieldSpecs(quantityBody.shape);
 
 /** How a query's values are written: those the contract allows, those it forbids, and unclear ones. */
 export type QueryValue = { text: string; class: 'valid' | 'invalid' | 'unclear' };
