@@ -29,11 +29,14 @@ export const parseBody = <S extends z.ZodType>(schema: S, req: Request): z.infer
   parse(schema, req.body);
 
 /** Ids are positive integers assigned by the owning service. */
+/** The largest id: 15 digits, the most a path segment takes, so an id in a body can always be used in a path. */
+export const maxId = 999_999_999_999_999;
+
 export const id = z
   .number({ error: 'must be a positive integer' })
   .int('must be a positive integer')
   .positive('must be a positive integer')
-  .max(Number.MAX_SAFE_INTEGER, 'is too large');
+  .max(maxId, 'is too large (at most 15 digits)');
 
 /** A positive integer id as a path segment writes it: up to 15 digits, not all zeros. */
 export const idSegment = z
