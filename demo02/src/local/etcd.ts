@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntil } from './wait.js';
 
 /**
  * `npm start`'s own etcd: one member from the PATH, with a throw-away data directory, on the port of the first
@@ -90,17 +91,15 @@ export async function startLocalEtcd(
     await exited;
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && child.exitCode === null) {
-    const healthy = await fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) })
+  const healthy = () =>
+    child.exitCode !== null ||
+    fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) })
       .then((r) => r.json() as Promise<{ health?: string }>)
       .then((body) => body.health === 'true')
       .catch(() => false);
-    if (healthy) {
-      watched = true;
-      return { child, stop };
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  if ((await waitUntil(healthy, timeoutMs, 100)) && child.exitCode === null) {
+    watched = true;
+    return { child, stop };
   }
   await stop();
   throw new Error(`etcd did not become healthy at ${client} within ${timeoutMs / 1000} s`);

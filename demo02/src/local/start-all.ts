@@ -1,17 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { defaultPorts, etcdEndpoints, type ServiceName, serviceNames } from './lib/config.js';
-import { stage } from './lib/stage.js';
-import {
-  etcdInstalled,
-  howToInstallEtcd,
-  type LocalEtcd,
-  localEtcdPorts,
-  startLocalEtcd,
-} from './local-etcd.js';
-import { Batch, relay } from './local-log.js';
-import { stopInOrder } from './local-stop.js';
+import { defaultPorts, etcdEndpoints, type ServiceName, serviceNames } from '../lib/config.js';
+import { stage } from '../lib/stage.js';
+import { etcdInstalled, howToInstallEtcd, type LocalEtcd, localEtcdPorts, startLocalEtcd } from './etcd.js';
+import { Batch, relay } from './log.js';
+import { portIsFree } from './ports.js';
+import { stopInOrder } from './stop.js';
+import { waitUntil } from './wait.js';
 
 /**
  * `npm start`: etcd, then every service of the stage as its own process on its usual port, each log line
@@ -50,27 +45,16 @@ function stopAll(exitCode: number) {
   });
 }
 
-async function waitUntilReady(name: ServiceName, deadline: number): Promise<void> {
+async function waitUntilReady(name: ServiceName): Promise<void> {
   const url = `http://127.0.0.1:${defaultPorts[name]}/health/ready`;
-  while (Date.now() < deadline) {
-    if (stopping) return;
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
+  const ready = () =>
+    stopping ||
+    fetch(url, { signal: AbortSignal.timeout(1000) }).then(
       (r) => r.ok,
       () => false,
     );
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} was not ready within ${readyTimeoutMs / 1000} s (${url})`);
-}
-
-/** Whether a port can be listened on; checked first, so that another stage's services are never taken for ours. */
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(false));
-    probe.listen(port, () => probe.close(() => resolve(true)));
-  });
+  if (!(await waitUntil(ready, readyTimeoutMs, 100)))
+    throw new Error(`${name} was not ready within ${readyTimeoutMs / 1000} s (${url})`);
 }
 
 if (!etcdInstalled()) {
@@ -82,6 +66,7 @@ const ports: [string, number][] = [
   ...serviceNames.map((name): [string, number] => [name, defaultPorts[name]]),
   ...localEtcdPorts(registry).map((port): [string, number] => ['etcd', port]),
 ];
+// The ports are checked first, so that another stage's services are never taken for ours.
 const busy: [string, number][] = [];
 for (const [name, port] of ports) if (!(await portIsFree(port))) busy.push([name, port]);
 if (busy.length > 0) {
@@ -107,7 +92,7 @@ try {
 relay(etcd.child.stdout as NodeJS.ReadableStream, label('etcd', 37), toStdout, colour);
 relay(etcd.child.stderr as NodeJS.ReadableStream, label('etcd', 37), toStderr, colour);
 serviceNames.forEach((name, index) => {
-  const entry = fileURLToPath(new URL(`./services/${name}/main.js`, import.meta.url));
+  const entry = fileURLToPath(new URL(`../services/${name}/main.js`, import.meta.url));
   const child = spawn(process.execPath, [...nodeOptions, entry], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -135,8 +120,7 @@ process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
 try {
-  const deadline = Date.now() + readyTimeoutMs;
-  await Promise.all(serviceNames.map((name) => waitUntilReady(name, deadline)));
+  await Promise.all(serviceNames.map(waitUntilReady));
   if (!stopping) {
     allReady = true;
     const ms = Math.round(performance.now() - started);

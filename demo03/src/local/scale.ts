@@ -1,5 +1,5 @@
-import { createServer } from 'node:net';
-import { defaultPorts, type ServiceName, serviceNames } from './lib/config.js';
+import { defaultPorts, type ServiceName, serviceNames } from '../lib/config.js';
+import { freePort } from './ports.js';
 
 /**
  * `npm start -- --scale number-api=3`: how many instances of each service to run locally. The first instance
@@ -33,23 +33,12 @@ export function parseScale(args: string[]): Map<ServiceName, number> {
   return scale;
 }
 
-function osPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().listen(0, () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
 export async function localInstances(scale: Map<ServiceName, number>): Promise<LocalInstance[]> {
   const instances: LocalInstance[] = [];
   for (const service of serviceNames) {
     const count = scale.get(service) ?? 1;
     for (let n = 1; n <= count; n++) {
-      const port = n === 1 ? defaultPorts[service] : await osPort();
+      const port = n === 1 ? defaultPorts[service] : await freePort();
       instances.push({ service, label: n === 1 ? service : `${service}#${n}`, port });
     }
   }

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Batch, readable, relay } from '../../src/local-log.js';
+import { Batch, readable, relay } from '../../src/local/log.js';
 
 /** What `npm start` shows for the services' log lines. */
 const requestLine = JSON.stringify({

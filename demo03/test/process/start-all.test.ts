@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultPorts, serviceNames } from '../../src/lib/config.js';
+import { portIsFree } from '../../src/local/ports.js';
 import { registeredInstances } from '../support/etcd.js';
 import { freePort, spawnCompiled, stageDir, waitFor } from '../support/processes.js';
 
@@ -14,7 +15,7 @@ const etcd = 'http://127.0.0.1:2379';
 /** `npm start` uses the fixed ports (and etcd's 2379 and 2380); these tests need them free. */
 describe('the local runner (npm start)', () => {
   it('starts every service with readable prefixed logs, reports them ready, and stops them all on Ctrl-C', async () => {
-    const runner = spawnCompiled('dist/start-all.js');
+    const runner = spawnCompiled('dist/local/start-all.js');
     try {
       await waitFor(
         'all services ready',
@@ -64,7 +65,7 @@ describe('the local runner (npm start)', () => {
   });
 
   it('with --scale number-api=3 runs three number-api instances, all registered, all called', async () => {
-    const runner = spawnCompiled('dist/start-all.js', {}, ['--scale', 'number-api=3']);
+    const runner = spawnCompiled('dist/local/start-all.js', {}, ['--scale', 'number-api=3']);
     try {
       await waitFor(
         'all services ready',
@@ -92,13 +93,13 @@ describe('the local runner (npm start)', () => {
   });
 
   it('refuses a --scale it cannot do, with a sentence', async () => {
-    const runner = spawnCompiled('dist/start-all.js', {}, ['--scale', 'payment-api=2']);
+    const runner = spawnCompiled('dist/local/start-all.js', {}, ['--scale', 'payment-api=2']);
     expect(await runner.exited).toBe(2);
     expect(runner.output()).toContain('--scale needs <service>=<1-9>');
   });
 
   it('without etcd installed, says how to install it and starts nothing', async () => {
-    const runner = spawnCompiled('dist/start-all.js', { PATH: '/nonexistent' });
+    const runner = spawnCompiled('dist/local/start-all.js', { PATH: '/nonexistent' });
     expect(await runner.exited).toBe(1);
     expect(runner.output()).toContain('sudo apt-get install etcd-server');
     expect(runner.output()).toContain('brew install etcd');
@@ -109,7 +110,7 @@ describe('the local runner (npm start)', () => {
     const blocker = createServer().listen(defaultPorts['inventory-api']);
     await new Promise((r) => blocker.once('listening', r));
     try {
-      const runner = spawnCompiled('dist/start-all.js');
+      const runner = spawnCompiled('dist/local/start-all.js');
       expect(await runner.exited).toBe(1);
       expect(runner.output()).toContain('port 8085 (inventory-api) is already in use');
       expect(runner.output()).not.toContain('starting');
@@ -126,12 +127,7 @@ describe('the local runner (npm start)', () => {
 async function etcdEndpoint(): Promise<string> {
   for (;;) {
     const port = await freePort();
-    const peer = createServer().listen(port + 1, '127.0.0.1');
-    const free = await new Promise<boolean>((resolve) => {
-      peer.once('error', () => resolve(false));
-      peer.once('listening', () => peer.close(() => resolve(true)));
-    });
-    if (free) return `http://127.0.0.1:${port}`;
+    if (await portIsFree(port + 1, '127.0.0.1')) return `http://127.0.0.1:${port}`;
   }
 }
 
@@ -150,8 +146,8 @@ function miniRunner(registry: string, servicePort?: number) {
   const dist = (file: string) => JSON.stringify(pathToFileURL(join(stageDir, 'dist', file)).href);
   const script = `
 import { spawn } from 'node:child_process';
-import { startLocalEtcd } from ${dist('local-etcd.js')};
-import { stopInOrder } from ${dist('local-stop.js')};
+import { startLocalEtcd } from ${dist('local/etcd.js')};
+import { stopInOrder } from ${dist('local/stop.js')};
 const etcd = await startLocalEtcd(${JSON.stringify(registry)}, (line) => console.log(line));
 console.log('etcd pid ' + etcd.child.pid);
 const services = [];

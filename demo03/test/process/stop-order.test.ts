@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopInOrder } from '../../src/local-stop.js';
+import { stopInOrder } from '../../src/local/stop.js';
 
 /** A stand-in service: says when it is up, and on SIGTERM takes a moment (as a deregistration does) to exit. */
 const serviceScript = `

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitUntil } from '../../src/local/wait.js';
 import { freePort } from './processes.js';
 
 /**
@@ -79,13 +80,13 @@ export class EtcdCluster {
     member.output = '';
     child.stdout.on('data', (c) => (member.output += c));
     child.stderr.on('data', (c) => (member.output += c));
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`etcd ${member.name} exited:\n${member.output}`);
-      if (await healthy(member.clientUrl)) return;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`etcd ${member.name} was not healthy within 20 s:\n${member.output}`);
+    const up = await waitUntil(
+      async () => child.exitCode !== null || (await healthy(member.clientUrl)),
+      20_000,
+      100,
+    );
+    if (child.exitCode !== null) throw new Error(`etcd ${member.name} exited:\n${member.output}`);
+    if (!up) throw new Error(`etcd ${member.name} was not healthy within 20 s:\n${member.output}`);
   }
 
   /** SIGKILL (crash) or SIGTERM (clean stop); the data directory stays, so the member can start again. */

@@ -1,18 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { freePort as osPort } from '../../src/local/ports.js';
+import { waitUntil } from '../../src/local/wait.js';
 
 export const stageDir = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
 
 /** A free port on loopback, as the OS hands it out. */
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  return typeof address === 'object' && address ? address.port : 0;
-}
+export const freePort = () => osPort('127.0.0.1');
 
 export interface Spawned {
   child: ChildProcess;
@@ -49,12 +44,7 @@ export async function waitFor(
   timeoutMs = 15_000,
   detail: () => string = () => '',
 ) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}\n${detail()}`);
+  if (!(await waitUntil(check, timeoutMs))) throw new Error(`timed out waiting for ${what}\n${detail()}`);
 }
 
 export const isReady = (url: string) =>
