@@ -22,7 +22,7 @@ export interface Settings {
 }
 
 export interface Memory {
-  /** the runner, `dist/start-all.js` (not counted in the stage's total: in containers there is none) */
+  /** the runner, `dist/local/start-all.js` (not counted in the stage's total: in containers there is none) */
   runnerKiB?: number;
   /** resident memory of each process the runner started, by service (or program) name */
   byName: Record<string, number>;

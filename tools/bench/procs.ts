@@ -1,4 +1,4 @@
-// The processes of a running stage and their memory: the runner (`dist/start-all.js`) and everything it started.
+// The processes of a running stage and their memory: the runner (`dist/local/start-all.js`) and everything it started.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';

@@ -199,7 +199,7 @@ export function markdown(raw: Raw, summary: Summary): string {
     '',
     '### Cold start',
     '',
-    'From spawning the stage (`node dist/start-all.js`, as `npm start` runs it after building) to every service ready.',
+    'From spawning the stage (`node dist/local/start-all.js`, as `npm start` runs it after building) to every service ready.',
     '',
     table(
       ['stage', 'median ms', 'runs (ms)'],

@@ -20,7 +20,7 @@ export interface LocalStage {
 }
 
 export interface StartOptions {
-  /** Arguments for `dist/start-all.js`, as after `npm start --` (e.g. `['--scale', 'number-api=3']`). */
+  /** Arguments for `dist/local/start-all.js`, as after `npm start --` (e.g. `['--scale', 'number-api=3']`). */
   args?: string[];
   /** Added to the environment of the stage. */
   env?: Record<string, string>;
@@ -40,7 +40,7 @@ export async function startLocalStage(
     execFileSync('npm', ['run', '-s', 'build'], { cwd: stageDir, stdio: 'inherit' });
   const started = performance.now();
   // Its own process group, so that nothing it started can outlive it, whatever happens to this process.
-  const child = spawn(process.execPath, ['dist/start-all.js', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, ['dist/local/start-all.js', ...(options.args ?? [])], {
     cwd: stageDir,
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
