@@ -301,12 +301,13 @@ function servicePaths(callsOthers: boolean): ZodOpenApiPathsObject {
 /** The version of the store's contract: every stage serves the same one. */
 export const contractVersion = '1.0.0';
 
-const conventions = `
-
-Errors are \`application/problem+json\` (RFC 9457); a failed request changes no state. Every answer
-carries \`X-Served-By\` and \`X-Request-Id\`; a browser on another origin may call the API (CORS) and read them.
-A path this document does not list answers 404 (\`x-unknown-route\`). The conventions, the idempotency rules and
-the bounds are in docs/API.md.`;
+const conventions = [
+  '',
+  'Errors are `application/problem+json` (RFC 9457); a failed request changes no state.',
+  'Every answer carries `X-Served-By` and `X-Request-Id`; a browser on another origin may call the API (CORS) and read them.',
+  'A path or method this document does not list answers 404 (`x-unknown-route`).',
+  'The conventions, the idempotency rules and the bounds: docs/API.md.',
+].join('\n\n');
 
 export interface ServiceDescription {
   service: string;

@@ -1,10 +1,15 @@
+import { checkResponse } from './openapi.js';
+
 export interface JsonResponse<T = any> {
   status: number;
   headers: Headers;
   body: T;
 }
 
-/** A request as a client sends it; the body is parsed when there is one. */
+/**
+ * A request as a client sends it; the body is parsed when there is one. Every answer is checked against the
+ * OpenAPI document of the service that gave it: one the document does not describe throws.
+ */
 export async function request<T = any>(
   method: string,
   url: string,
@@ -21,6 +26,7 @@ export async function request<T = any>(
     signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
   });
   const text = await response.text();
+  checkResponse({ method, url, status: response.status, headers: response.headers, text });
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
 }
 

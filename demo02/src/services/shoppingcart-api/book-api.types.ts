@@ -3,7 +3,7 @@
 
 export interface paths {
   '/api/books': {
-    /** One page of Books, by id */
+    /** One page of books, by id */
     get: operations['listBooks'];
     /**
      * Create a book
@@ -184,7 +184,7 @@ export type $defs = Record<string, never>;
 export type external = Record<string, never>;
 
 export interface operations {
-  /** One page of Books, by id */
+  /** One page of books, by id */
   listBooks: {
     parameters: {
       query?: {
@@ -195,7 +195,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description Up to `limit` Books after `after`. */
+      /** @description Up to `limit` books after `after`. */
       200: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];

@@ -6,20 +6,20 @@ export interface paths {
     /** One page of CDs, by id */
     get: operations['listCDs'];
     /**
-     * Create a cd
-     * @description The new cd gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
+     * Create a CD
+     * @description The new CD gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
      */
     post: operations['createCD'];
   };
   '/api/cds/{id}': {
-    /** One cd */
+    /** One CD */
     get: operations['getCD'];
     /**
-     * Replace a cd's fields
+     * Replace a CD's fields
      * @description The id and ean stay: the body may echo them back as a GET gave them, but not change them.
      */
     put: operations['replaceCD'];
-    /** Delete a cd */
+    /** Delete a CD */
     delete: operations['deleteCD'];
   };
   '/health/live': {
@@ -43,7 +43,7 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
-    /** @description A cd of the catalog. */
+    /** @description A CD of the catalog. */
     CD: {
       id: number;
       /**
@@ -189,7 +189,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 100; 20 when absent. */
         limit?: string;
-        /** @description The id of the last cd of the previous page; 0 starts from the first. */
+        /** @description The id of the last CD of the previous page; 0 starts from the first. */
         after?: string;
       };
     };
@@ -220,11 +220,11 @@ export interface operations {
     };
   };
   /**
-   * Create a cd
-   * @description The new cd gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
+   * Create a CD
+   * @description The new CD gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
    */
   createCD: {
-    /** @description The cd's fields; no others. */
+    /** @description The CD's fields; no others. */
     requestBody: {
       content: {
         'application/json': {
@@ -238,7 +238,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The new cd. */
+      /** @description The new CD. */
       201: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -287,16 +287,16 @@ export interface operations {
       };
     };
   };
-  /** One cd */
+  /** One CD */
   getCD: {
     parameters: {
       path: {
-        /** @description the cd's id */
+        /** @description the CD's id */
         id: string;
       };
     };
     responses: {
-      /** @description The cd. */
+      /** @description The CD. */
       200: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -316,7 +316,7 @@ export interface operations {
           'application/problem+json': components['schemas']['InvalidRequestProblem'];
         };
       };
-      /** @description No cd has this id. */
+      /** @description No CD has this id. */
       404: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -331,17 +331,17 @@ export interface operations {
     };
   };
   /**
-   * Replace a cd's fields
+   * Replace a CD's fields
    * @description The id and ean stay: the body may echo them back as a GET gave them, but not change them.
    */
   replaceCD: {
     parameters: {
       path: {
-        /** @description the cd's id */
+        /** @description the CD's id */
         id: string;
       };
     };
-    /** @description The cd's fields, and optionally its unchanged id and ean. */
+    /** @description The CD's fields, and optionally its unchanged id and ean. */
     requestBody: {
       content: {
         'application/json': {
@@ -357,7 +357,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The cd as replaced. */
+      /** @description The CD as replaced. */
       200: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -377,7 +377,7 @@ export interface operations {
           'application/problem+json': components['schemas']['InvalidRequestProblem'];
         };
       };
-      /** @description No cd has this id. */
+      /** @description No CD has this id. */
       404: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -391,16 +391,16 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
     };
   };
-  /** Delete a cd */
+  /** Delete a CD */
   deleteCD: {
     parameters: {
       path: {
-        /** @description the cd's id */
+        /** @description the CD's id */
         id: string;
       };
     };
     responses: {
-      /** @description The cd is gone. */
+      /** @description The CD is gone. */
       204: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -418,7 +418,7 @@ export interface operations {
           'application/problem+json': components['schemas']['InvalidRequestProblem'];
         };
       };
-      /** @description No cd has this id. */
+      /** @description No CD has this id. */
       404: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];

@@ -6,20 +6,20 @@ export interface paths {
     /** One page of DVDs, by id */
     get: operations['listDVDs'];
     /**
-     * Create a dvd
-     * @description The new dvd gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
+     * Create a DVD
+     * @description The new DVD gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
      */
     post: operations['createDVD'];
   };
   '/api/dvds/{id}': {
-    /** One dvd */
+    /** One DVD */
     get: operations['getDVD'];
     /**
-     * Replace a dvd's fields
+     * Replace a DVD's fields
      * @description The id and ean stay: the body may echo them back as a GET gave them, but not change them.
      */
     put: operations['replaceDVD'];
-    /** Delete a dvd */
+    /** Delete a DVD */
     delete: operations['deleteDVD'];
   };
   '/health/live': {
@@ -43,7 +43,7 @@ export type webhooks = Record<string, never>;
 
 export interface components {
   schemas: {
-    /** @description A dvd of the catalog. */
+    /** @description A DVD of the catalog. */
     DVD: {
       id: number;
       /**
@@ -189,7 +189,7 @@ export interface operations {
       query?: {
         /** @description Items per page, 1 to 100; 20 when absent. */
         limit?: string;
-        /** @description The id of the last dvd of the previous page; 0 starts from the first. */
+        /** @description The id of the last DVD of the previous page; 0 starts from the first. */
         after?: string;
       };
     };
@@ -220,11 +220,11 @@ export interface operations {
     };
   };
   /**
-   * Create a dvd
-   * @description The new dvd gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
+   * Create a DVD
+   * @description The new DVD gets an id and a fresh EAN from number-api; nothing is stored until number-api has answered.
    */
   createDVD: {
-    /** @description The dvd's fields; no others. */
+    /** @description The DVD's fields; no others. */
     requestBody: {
       content: {
         'application/json': {
@@ -238,7 +238,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The new dvd. */
+      /** @description The new DVD. */
       201: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -287,16 +287,16 @@ export interface operations {
       };
     };
   };
-  /** One dvd */
+  /** One DVD */
   getDVD: {
     parameters: {
       path: {
-        /** @description the dvd's id */
+        /** @description the DVD's id */
         id: string;
       };
     };
     responses: {
-      /** @description The dvd. */
+      /** @description The DVD. */
       200: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -316,7 +316,7 @@ export interface operations {
           'application/problem+json': components['schemas']['InvalidRequestProblem'];
         };
       };
-      /** @description No dvd has this id. */
+      /** @description No DVD has this id. */
       404: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -331,17 +331,17 @@ export interface operations {
     };
   };
   /**
-   * Replace a dvd's fields
+   * Replace a DVD's fields
    * @description The id and ean stay: the body may echo them back as a GET gave them, but not change them.
    */
   replaceDVD: {
     parameters: {
       path: {
-        /** @description the dvd's id */
+        /** @description the DVD's id */
         id: string;
       };
     };
-    /** @description The dvd's fields, and optionally its unchanged id and ean. */
+    /** @description The DVD's fields, and optionally its unchanged id and ean. */
     requestBody: {
       content: {
         'application/json': {
@@ -357,7 +357,7 @@ export interface operations {
       };
     };
     responses: {
-      /** @description The dvd as replaced. */
+      /** @description The DVD as replaced. */
       200: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -377,7 +377,7 @@ export interface operations {
           'application/problem+json': components['schemas']['InvalidRequestProblem'];
         };
       };
-      /** @description No dvd has this id. */
+      /** @description No DVD has this id. */
       404: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -391,16 +391,16 @@ export interface operations {
       415: components['responses']['UnsupportedMediaType'];
     };
   };
-  /** Delete a dvd */
+  /** Delete a DVD */
   deleteDVD: {
     parameters: {
       path: {
-        /** @description the dvd's id */
+        /** @description the DVD's id */
         id: string;
       };
     };
     responses: {
-      /** @description The dvd is gone. */
+      /** @description The DVD is gone. */
       204: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
@@ -418,7 +418,7 @@ export interface operations {
           'application/problem+json': components['schemas']['InvalidRequestProblem'];
         };
       };
-      /** @description No dvd has this id. */
+      /** @description No DVD has this id. */
       404: {
         headers: {
           'X-Served-By': components['headers']['X-Served-By'];
