@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { defaultPageSize, maxPageSize } from '../../src/lib/pagination.js';
-import { itemTypes } from '../../src/lib/validation.js';
+import { id as idSchema, itemTypes } from '../../src/lib/validation.js';
 import { idempotencyKey, quantityBody, reservationBody } from '../../src/services/inventory-api/routes.js';
 import { addItemBody } from '../../src/services/shoppingcart-api/routes.js';
 import { maxLinesPerCart, maxQuantityPerLine } from '../../src/services/shoppingcart-api/store.js';
@@ -30,6 +30,8 @@ const cartQuantity = jsonSchemaOf(addItemBody).properties.quantity;
 /** The bounds of the contract, as the services' own schemas and constants state them (docs/API.md says the same). */
 export const contract = {
   itemTypes,
+  /** An id in a body (`"id": <int>`). */
+  id: { min: 1, max: jsonSchemaOf(idSchema).maximum as number },
   page: { defaultLimit: defaultPageSize, maxLimit: maxPageSize },
   /** PUT /api/inventory/{type}/{id}: `{"quantity": …}`. */
   stock: { min: stockQuantity.minimum as number, max: stockQuantity.maximum as number },
@@ -412,19 +414,25 @@ export const validId = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 1, max: 999_999_999_999_999 }) },
 );
 
-/** Ids a body may carry (`"id": <int>`): positive integers up to Number.MAX_SAFE_INTEGER. */
+/** Ids a body may carry (`"id": <int>`), up to the largest one. */
 export const bodyId = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 60 }) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }) },
-  { weight: 1, arbitrary: fc.constantFrom(Number.MAX_SAFE_INTEGER, 2 ** 31, 2 ** 32, 1e15, 1e15 + 1) },
+  { weight: 1, arbitrary: fc.integer(contract.id) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      ...[contract.id.max, 2 ** 31, 2 ** 32, 1e15 - 1].filter((n) => n <= contract.id.max),
+    ),
+  },
 );
 
 /**
- * Whether a path id or `after=` key is clearly not a positive integer id. Texts that a lenient reader might
- * take as one (" 1", "+1", "1.0", "1e3", "0x1f", leading zeros, 16 digits) are left out: the contract does not
- * say, so properties only require that they get no 5xx.
+ * Whether a path id or `after=` key is clearly not an id (a positive integer up to the largest id). Texts that
+ * a lenient reader might take as one (" 1", "+1", "1.0", "1e3", "0x1f", leading zeros) are left out: the
+ * contract does not say, so properties only require that they get no 5xx.
  */
-export const clearlyNotAnId = (text: string) => !(Number.isSafeInteger(Number(text)) && Number(text) > 0);
+export const clearlyNotAnId = (text: string) =>
+  !(Number.isSafeInteger(Number(text)) && Number(text) >= contract.id.min && Number(text) <= contract.id.max);
 
 /** A path id (decoded, never empty) that is not a positive integer: zero, negative, fractional, huge, words. */
 export const invalidIdText: fc.Arbitrary<string> = fc
@@ -433,8 +441,8 @@ export const invalidIdText: fc.Arbitrary<string> = fc
     fc.constantFrom('١', '１', '²', 'one', '1,000', '1_000', '%', '..', '.', '1/2', '\u0000', '1;2'),
     fc.integer({ min: Number.MIN_SAFE_INTEGER, max: -1 }).map(String),
     fc.integer({ min: 1, max: 1e6 }).map((n) => `${n}.${(n % 9) + 1}`),
-    // Beyond Number.MAX_SAFE_INTEGER: no id can be that large.
-    fc.bigInt({ min: 10n ** 16n, max: 10n ** 40n }).map(String),
+    // Beyond the largest id.
+    fc.bigInt({ min: BigInt(contract.id.max) + 1n, max: 10n ** 40n }).map(String),
     fc.string({ unit: textUnit, minLength: 1, maxLength: 12 }),
   )
   .filter((text) => text !== '' && clearlyNotAnId(text));
@@ -449,7 +457,6 @@ export const unclearIdText = fc.constantFrom(
   '1.0',
   '1e3',
   '0x1f',
-  '9007199254740991',
 );
 
 /** A path segment a client might send: valid ids, invalid ones, any text, raw (possibly broken) escapes. */
