@@ -49,6 +49,7 @@ async function formatted(text: string, file: string): Promise<string> {
 }
 
 const committed = (service: string) => join(docs, `${service}.json`);
+const redocly = join(root, 'node_modules/@redocly/cli/bin/cli.js');
 
 /** A document as the first stage generates it (when the committed copy is fresh, the committed copy). */
 const documentOf = (service: string) => generated.get(stages[0] as string)?.get(service) as Document;
@@ -67,8 +68,8 @@ describe.each(services)('the %s document', (service) => {
     const file = join(mkdtempSync(join(tmpdir(), 'openapi-')), `${service}.json`);
     writeFileSync(file, JSON.stringify(documentOf(service), null, 2));
     const lint = spawnSync(
-      join(root, 'node_modules/.bin/redocly'),
-      ['lint', file, '--config', join(docs, 'redocly.yaml'), '--format', 'json'],
+      process.execPath, // this Node, whatever `node` is first on the PATH
+      [redocly, 'lint', file, '--config', join(docs, 'redocly.yaml'), '--format', 'json'],
       { cwd: root, encoding: 'utf8', env: { ...process.env, REDOCLY_TELEMETRY: 'off' } },
     );
     const report = JSON.parse(lint.stdout) as {
