@@ -37,9 +37,10 @@ beforeAll(async () => {
     // The documents are made by the stage's own code with its own zod: the stage must be installed.
     ensureInstalled(join(root, stage));
     const { openapiDocument } = (await import(pathToFileURL(join(root, stage, 'src/openapi.ts')).href)) as {
-      openapiDocument: (service: string) => Document;
+      openapiDocument: (service: string) => Promise<Document>;
     };
-    generated.set(stage, new Map(services.map((service) => [service, openapiDocument(service)])));
+    const documents = await Promise.all(services.map(async (s) => [s, await openapiDocument(s)] as const));
+    generated.set(stage, new Map(documents));
   }
 }, 180_000);
 
