@@ -1,29 +1,34 @@
 import type { ServiceName } from './lib/config.js';
-import { catalogDocument } from './catalog/openapi.js';
 import type { OpenApiDocument } from './lib/openapi.js';
-import { books } from './services/book-api/definition.js';
-import { cds } from './services/cd-api/definition.js';
-import { dvds } from './services/dvd-api/definition.js';
-import { inventoryDocument } from './services/inventory-api/openapi.js';
-import { numberDocument } from './services/number-api/openapi.js';
-import { shoppingcartDocument } from './services/shoppingcart-api/openapi.js';
-import { webDocument } from './services/web/openapi.js';
 
-/** How each service's OpenAPI document is made: from the zod schemas it validates with. */
-const documents: Record<ServiceName, () => OpenApiDocument> = {
-  web: webDocument,
-  'book-api': () => catalogDocument(books),
-  'cd-api': () => catalogDocument(cds),
-  'dvd-api': () => catalogDocument(dvds),
-  'number-api': numberDocument,
-  'inventory-api': inventoryDocument,
-  'shoppingcart-api': shoppingcartDocument,
+/**
+ * How each service's OpenAPI document is made, from the zod schemas it validates with. Each is imported only
+ * when asked for: a service that is never asked for its document loads none of this.
+ */
+const documents: Record<ServiceName, () => Promise<OpenApiDocument>> = {
+  web: async () => (await import('./services/web/openapi.js')).webDocument(),
+  'book-api': async () =>
+    (await import('./catalog/openapi.js')).catalogDocument(
+      (await import('./services/book-api/definition.js')).books,
+    ),
+  'cd-api': async () =>
+    (await import('./catalog/openapi.js')).catalogDocument(
+      (await import('./services/cd-api/definition.js')).cds,
+    ),
+  'dvd-api': async () =>
+    (await import('./catalog/openapi.js')).catalogDocument(
+      (await import('./services/dvd-api/definition.js')).dvds,
+    ),
+  'number-api': async () => (await import('./services/number-api/openapi.js')).numberDocument(),
+  'inventory-api': async () => (await import('./services/inventory-api/openapi.js')).inventoryDocument(),
+  'shoppingcart-api': async () =>
+    (await import('./services/shoppingcart-api/openapi.js')).shoppingcartDocument(),
 };
 
-const made = new Map<ServiceName, OpenApiDocument>();
+const made = new Map<ServiceName, Promise<OpenApiDocument>>();
 
 /** A service's OpenAPI document, made once per process, when first asked for. */
-export function openapiDocument(service: ServiceName): OpenApiDocument {
+export function openapiDocument(service: ServiceName): Promise<OpenApiDocument> {
   let document = made.get(service);
   if (document === undefined) {
     document = documents[service]();

@@ -76,7 +76,7 @@ export function createServiceApp(
   app.use(express.json({ limit: bodyLimit, strict: false, type: 'application/json' }));
   app.use(healthRoutes([registry.registration.readiness, ...readiness]));
   // The service's OpenAPI document, made from the schemas its routes validate with.
-  app.get('/openapi.json', (_req, res) => void res.json(openapiDocument(config.service)));
+  app.get('/openapi.json', async (_req, res) => void res.json(await openapiDocument(config.service)));
   app.use(routes);
   app.use(unknownRoute);
   app.use(problemHandler((err) => log.error({ err }, 'unexpected error')));

@@ -26,7 +26,7 @@ export async function request<T = any>(
     signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
   });
   const text = await response.text();
-  checkResponse({ method, url, status: response.status, headers: response.headers, text });
+  await checkResponse({ method, url, status: response.status, headers: response.headers, text });
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
 }
 

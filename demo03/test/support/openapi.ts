@@ -33,13 +33,13 @@ interface Checker {
 
 const checkers = new Map<ServiceName, Checker>();
 
-function checker(service: ServiceName): Checker {
+async function checker(service: ServiceName): Promise<Checker> {
   let found = checkers.get(service);
   if (found) return found;
   const base = `urn:openapi:${service}`;
   // The schemas as one JSON Schema (2020-12, the dialect of OpenAPI 3.1) that the others point into.
   const document = JSON.parse(
-    JSON.stringify(openapiDocument(service)).replaceAll('"#/components/schemas/', `"${base}#/$defs/`),
+    JSON.stringify(await openapiDocument(service)).replaceAll('"#/components/schemas/', `"${base}#/$defs/`),
   ) as Json;
   const ajv = new Ajv2020({ allErrors: true, strict: true });
   ajv.addKeyword('example'); // OpenAPI's annotation, not a JSON Schema keyword
@@ -98,13 +98,13 @@ function validate(c: Checker, schema: Json, value: unknown): string[] {
 }
 
 /** Everything the service's document says is wrong with this answer; empty when it describes it. */
-export function problemsWith(observed: Observed): string[] {
+export async function problemsWith(observed: Observed): Promise<string[]> {
   const servedBy = observed.headers.get('x-served-by') ?? '';
   const service = servedBy.split('/', 1)[0] as ServiceName;
   if (!serviceNames.includes(service)) {
     return [`X-Served-By names no service of the stage (got "${servedBy}"): no document to check against`];
   }
-  const c = checker(service);
+  const c = await checker(service);
   const { document } = c;
   const { pathname } = new URL(observed.url);
   const template = matchPath(document.paths ?? {}, pathname);
@@ -165,12 +165,12 @@ let unchecked = 0;
  * Throws when the answer's document does not describe it. An answer without X-Served-By is not from a service
  * (every service sets it before anything else): a test's own server, a proxy with nothing behind it.
  */
-export function checkResponse(observed: Observed): void {
+export async function checkResponse(observed: Observed): Promise<void> {
   if (!observed.headers.has('x-served-by')) {
     unchecked++;
     return;
   }
-  const problems = problemsWith(observed);
+  const problems = await problemsWith(observed);
   if (problems.length > 0) {
     const body = observed.text.length > 600 ? `${observed.text.slice(0, 600)}…` : observed.text;
     throw new Error(
