@@ -35,7 +35,7 @@ function say(message: string): void {
   element.hidden = message === '';
 }
 
-async function loadConfig(): Promise<PageConfig> {
+async function loadPageConfig(): Promise<PageConfig> {
   const res = await fetch('config.json', { cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) });
   if (!res.ok) throw new Error(`the storefront could not load config.json (HTTP ${res.status})`);
   const config = (await res.json()) as Partial<PageConfig>;
@@ -79,7 +79,7 @@ function show(service: string, url: string): void {
 async function start(): Promise<void> {
   let config: PageConfig;
   try {
-    config = await loadConfig();
+    config = await loadPageConfig();
   } catch (error) {
     say((error as Error).message);
     return;

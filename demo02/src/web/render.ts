@@ -2,8 +2,8 @@
 import type { StockMap } from './catalog.js';
 import { stockKey, TYPE_LABELS } from './catalog.js';
 import { byTestId, h, replaceChildren } from './dom.js';
-import type { Cart, CatalogItem, ItemType, Order, ServiceName, StageInfo, StoreConfig } from './types.js';
-import { SERVICE_NAMES } from './types.js';
+import type { Cart, CatalogItem, ItemType, Order, StoreApi, StageInfo, StoreConfig } from './types.js';
+import { STORE_APIS } from './types.js';
 
 const money = new Intl.NumberFormat('en-IE', { style: 'currency', currency: 'EUR' });
 
@@ -357,7 +357,7 @@ function confirmation(order: Order, handlers: CartHandlers): HTMLElement {
 // --- footer ---------------------------------------------------------------------------------------------------
 
 /** Which instance answered: the last response big enough to read, and the latest per service. */
-export function renderServedBy(latest: Map<ServiceName, string>, last: ServiceName): void {
+export function renderServedBy(latest: Map<StoreApi, string>, last: StoreApi): void {
   const output = byTestId('served-by');
   const value = latest.get(last) ?? '—';
   if (output.textContent !== value) {
@@ -367,7 +367,7 @@ export function renderServedBy(latest: Map<ServiceName, string>, last: ServiceNa
   const list = byTestId('served-by-services');
   replaceChildren(
     list,
-    ...SERVICE_NAMES.filter((s) => latest.has(s)).map((s) =>
+    ...STORE_APIS.filter((s) => latest.has(s)).map((s) =>
       h(
         'li',
         { class: s === last ? 'latest' : undefined, 'data-testid': `served-by-${s}` },
@@ -388,7 +388,7 @@ function flash(el: HTMLElement): void {
 export function renderEndpoints(config: StoreConfig): void {
   replaceChildren(
     byTestId('endpoints'),
-    ...SERVICE_NAMES.map((s) =>
+    ...STORE_APIS.map((s) =>
       h('li', {}, h('span', { class: 'svc' }, s), ' ', config.apis[s] || '(same origin)'),
     ),
   );

@@ -7,15 +7,15 @@ export type { Cart, CartLine, ItemType, Order, StockRecord } from '../lib/contra
 export const ITEM_TYPES: readonly ItemType[] = ['book', 'cd', 'dvd'];
 
 /** The APIs the browser talks to, as named in /config.json's `apis`. */
-export type ServiceName = ItemType | 'inventory' | 'cart';
-export const SERVICE_NAMES: readonly ServiceName[] = ['book', 'cd', 'dvd', 'inventory', 'cart'];
+export type StoreApi = ItemType | 'inventory' | 'cart';
+export const STORE_APIS: readonly StoreApi[] = ['book', 'cd', 'dvd', 'inventory', 'cart'];
 
 export type StageInfo = Stage;
 
 export interface StoreConfig {
   stage: StageInfo;
   /** Base URL per API, e.g. "http://localhost:8081"; read at run time, never hard-coded. */
-  apis: Record<ServiceName, string>;
+  apis: Record<StoreApi, string>;
 }
 
 interface CatalogFields {

@@ -7,19 +7,19 @@ import type {
   CatalogResponse,
   ItemType,
   Order,
-  ServiceName,
+  StoreApi,
   StageInfo,
   StockRecord,
   StoreConfig,
 } from './types.js';
-import { SERVICE_NAMES } from './types.js';
+import { STORE_APIS } from './types.js';
 
 const TIMEOUT_MS = 8000;
 
 const COLLECTIONS: Record<ItemType, string> = { book: '/api/books', cd: '/api/cds', dvd: '/api/dvds' };
 
 /** How a person calls each service in a message. */
-export const SERVICE_LABELS: Record<ServiceName, string> = {
+export const API_LABELS: Record<StoreApi, string> = {
   book: 'book',
   cd: 'CD',
   dvd: 'DVD',
@@ -29,7 +29,7 @@ export const SERVICE_LABELS: Record<ServiceName, string> = {
 
 export class ApiError extends Error {
   constructor(
-    readonly service: ServiceName,
+    readonly service: StoreApi,
     /** HTTP status, or 0 when no answer came back at all */
     readonly status: number,
     readonly detail: string,
@@ -42,7 +42,7 @@ export class ApiError extends Error {
 }
 
 /** Called with the `X-Served-By` header of every response, so the page can show which instance answered. */
-export type ServedByListener = (service: ServiceName, servedBy: string) => void;
+export type ServedByListener = (service: StoreApi, servedBy: string) => void;
 
 interface RequestOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -50,7 +50,7 @@ interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-export async function loadConfig(): Promise<StoreConfig> {
+export async function loadStoreConfig(): Promise<StoreConfig> {
   let res: Response;
   try {
     res = await fetch('config.json', { cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) });
@@ -66,7 +66,7 @@ function parseConfig(raw: unknown): StoreConfig {
   const config = raw as Partial<StoreConfig> | null;
   const apis = config?.apis;
   if (!apis || typeof apis !== 'object') throw new Error('config.json has no "apis" object');
-  for (const name of SERVICE_NAMES) {
+  for (const name of STORE_APIS) {
     if (typeof apis[name] !== 'string') throw new Error(`config.json has no URL for the "${name}" API`);
   }
   const stage: StageInfo = {
@@ -132,21 +132,21 @@ export class Api {
     });
   }
 
-  baseUrl(service: ServiceName): string {
+  baseUrl(service: StoreApi): string {
     return this.config.apis[service].replace(/\/+$/, '');
   }
 
-  private async request<T>(service: ServiceName, path: string, options: RequestOptions = {}): Promise<T> {
+  private async request<T>(service: StoreApi, path: string, options: RequestOptions = {}): Promise<T> {
     return (await this.send<T>(service, path, options)).body;
   }
 
-  private async requestPage<T>(service: ServiceName, path: string): Promise<Page<T>> {
+  private async requestPage<T>(service: StoreApi, path: string): Promise<Page<T>> {
     const { body, res } = await this.send<T[]>(service, path);
     return { items: body, next: nextLink(res) };
   }
 
   private async send<T>(
-    service: ServiceName,
+    service: StoreApi,
     path: string,
     options: RequestOptions = {},
   ): Promise<{ body: T; res: Response }> {
@@ -162,7 +162,7 @@ export class Api {
       headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(options.body);
     }
-    const label = SERVICE_LABELS[service];
+    const label = API_LABELS[service];
 
     let res: Response;
     try {

@@ -1,5 +1,5 @@
 /** The storefront's entry point: reads /config.json, then wires the catalog, the cart and the page together. */
-import { Api, loadConfig } from './api.js';
+import { Api, loadStoreConfig } from './api.js';
 import { CartState } from './cart.js';
 import { loadCatalogPage, loadStock, type StockMap, TYPE_LABELS } from './catalog.js';
 import { byTestId } from './dom.js';
@@ -17,7 +17,7 @@ import {
   setBusy,
   showMessage,
 } from './render.js';
-import type { CatalogItem, ItemType, ServiceName } from './types.js';
+import type { CatalogItem, ItemType, StoreApi } from './types.js';
 import { ITEM_TYPES } from './types.js';
 
 function messageOf(error: unknown): string {
@@ -27,7 +27,7 @@ function messageOf(error: unknown): string {
 async function start(): Promise<void> {
   setUpTabs();
 
-  const config = await loadConfig().catch((error: unknown) => {
+  const config = await loadStoreConfig().catch((error: unknown) => {
     showMessage('error', messageOf(error));
     for (const type of ITEM_TYPES) renderCatalogError(type, messageOf(error), () => location.reload());
     return null;
@@ -36,7 +36,7 @@ async function start(): Promise<void> {
   renderStage(config.stage);
   renderEndpoints(config);
 
-  const servedBy = new Map<ServiceName, string>();
+  const servedBy = new Map<StoreApi, string>();
   const api = new Api(config, (service, instance) => {
     servedBy.set(service, instance);
     renderServedBy(servedBy, service);
