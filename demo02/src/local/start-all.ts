@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { defaultPorts, etcdEndpoints, type ServiceName, serviceNames } from '../lib/config.js';
+import { defaultPorts, etcdEndpoints, serviceNames } from '../lib/config.js';
 import { stage } from '../lib/stage.js';
 import { etcdInstalled, howToInstallEtcd, type LocalEtcd, localEtcdPorts, startLocalEtcd } from './etcd.js';
 import { Batch, relay } from './log.js';
 import { portIsFree } from './ports.js';
+import { type LocalInstance, localInstances, parseScale, ScaleError } from './scale.js';
 import { stopInOrder } from './stop.js';
 import { waitUntil } from './wait.js';
 
@@ -15,7 +16,7 @@ import { waitUntil } from './wait.js';
  */
 
 const colours = [36, 32, 33, 35, 34, 91, 96];
-const width = Math.max(...serviceNames.map((name) => name.length));
+const width = Math.max(...serviceNames.map((name) => name.length)) + 2;
 const readyTimeoutMs = 30_000;
 /**
  * V8's heap bound for every service, as in the compose file (a 128M limit per service; a Pi has 1–8 GB): 64 MiB
@@ -29,7 +30,7 @@ const toStderr = new Batch(process.stderr);
 const label = (name: string, code: number) =>
   colour ? `\x1b[${code}m${name.padEnd(width)} |\x1b[0m ` : `${name.padEnd(width)} | `;
 
-const children = new Map<ServiceName, ChildProcess>();
+const children = new Map<string, ChildProcess>();
 let etcd: LocalEtcd | undefined;
 let stopping = false;
 let allReady = false;
@@ -45,8 +46,8 @@ function stopAll(exitCode: number) {
   });
 }
 
-async function waitUntilReady(name: ServiceName): Promise<void> {
-  const url = `http://127.0.0.1:${defaultPorts[name]}/health/ready`;
+async function waitUntilReady({ label: name, port }: LocalInstance): Promise<void> {
+  const url = `http://127.0.0.1:${port}/health/ready`;
   const ready = () =>
     stopping ||
     fetch(url, { signal: AbortSignal.timeout(1000) }).then(
@@ -57,6 +58,14 @@ async function waitUntilReady(name: ServiceName): Promise<void> {
     throw new Error(`${name} was not ready within ${readyTimeoutMs / 1000} s (${url})`);
 }
 
+let instances: LocalInstance[];
+try {
+  instances = await localInstances(parseScale(process.argv.slice(2)));
+} catch (err) {
+  if (!(err instanceof ScaleError)) throw err;
+  console.error(err.message);
+  process.exit(2);
+}
 if (!etcdInstalled()) {
   console.error(howToInstallEtcd);
   process.exit(1);
@@ -78,7 +87,7 @@ if (busy.length > 0) {
 }
 
 const started = performance.now();
-console.log(`${stage.stage} · ${stage.title}: starting etcd and ${serviceNames.length} services`);
+console.log(`${stage.stage} · ${stage.title}: starting etcd and ${instances.length} service instances`);
 try {
   // Its own process group: Ctrl-C in the terminal reaches the runner and the services, and etcd is stopped
   // last, once every service has deregistered. Its death is said at once.
@@ -91,12 +100,13 @@ try {
 }
 relay(etcd.child.stdout as NodeJS.ReadableStream, label('etcd', 37), toStdout, colour);
 relay(etcd.child.stderr as NodeJS.ReadableStream, label('etcd', 37), toStderr, colour);
-serviceNames.forEach((name, index) => {
-  const entry = fileURLToPath(new URL(`../services/${name}/main.js`, import.meta.url));
+instances.forEach(({ service, label: name, port }) => {
+  const entry = fileURLToPath(new URL(`../services/${service}/main.js`, import.meta.url));
   const child = spawn(process.execPath, [...nodeOptions, entry], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PORT: String(port) },
   });
-  const prefix = label(name, colours[index % colours.length] ?? 0);
+  const prefix = label(name, colours[serviceNames.indexOf(service) % colours.length] ?? 0);
   relay(child.stdout, prefix, toStdout, colour);
   relay(child.stderr, prefix, toStderr, colour);
   // 'close': exited, and its last lines are read; they are shown before the runner says it exited.
@@ -120,13 +130,13 @@ process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
 try {
-  await Promise.all(serviceNames.map(waitUntilReady));
+  await Promise.all(instances.map(waitUntilReady));
   if (!stopping) {
     allReady = true;
     const ms = Math.round(performance.now() - started);
-    console.log(`all ${serviceNames.length} services ready in ${ms} ms`);
-    for (const name of serviceNames)
-      console.log(`  ${name.padEnd(width)}  http://localhost:${defaultPorts[name]}`);
+    console.log(`all ${instances.length} services ready in ${ms} ms`);
+    for (const { label, port } of instances)
+      console.log(`  ${label.padEnd(width)}  http://localhost:${port}`);
     console.log(
       `  ${'etcd'.padEnd(width)}  ${registry}   (the registry: etcdctl get --prefix /pie/services/)`,
     );

@@ -64,6 +64,41 @@ describe('the local runner (npm start)', () => {
     }
   });
 
+  it('with --scale number-api=3 runs three number-api instances, each on its own port, each registered', async () => {
+    const runner = spawnCompiled('dist/local/start-all.js', {}, ['--scale', 'number-api=3']);
+    try {
+      await waitFor(
+        'all services ready',
+        () => runner.output().includes('all 9 services ready in'),
+        30_000,
+        runner.output,
+      );
+      expect(runner.output()).toMatch(/^number-api#3\s*\| info {2}listening port=/m);
+      // The ready list names each instance and where it listens: the first on 8084, the others where the OS said.
+      const listed = [...runner.output().matchAll(/^ {2}(number-api(?:#\d)?)\s+http:\/\/localhost:(\d+)$/gm)];
+      expect(listed.map((m) => m[1])).toEqual(['number-api', 'number-api#2', 'number-api#3']);
+      const ports = listed.map((m) => Number(m[2]));
+      expect(ports[0]).toBe(defaultPorts['number-api']);
+      expect(new Set(ports).size).toBe(3);
+      for (const port of ports)
+        expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200);
+      const registered = (await registeredInstances(etcd, 'number-api')).map((id) =>
+        Number(id.split(':').pop()),
+      );
+      expect(registered.sort()).toEqual([...ports].sort());
+      runner.child.kill('SIGINT');
+      expect(await runner.exited).toBe(0);
+    } finally {
+      runner.killAll();
+    }
+  });
+
+  it('refuses a --scale it cannot do, with a sentence', async () => {
+    const runner = spawnCompiled('dist/local/start-all.js', {}, ['--scale', 'payment-api=2']);
+    expect(await runner.exited).toBe(2);
+    expect(runner.output()).toContain('--scale needs <service>=<1-9>');
+  });
+
   it('without etcd installed, says how to install it and starts nothing', async () => {
     const runner = spawnCompiled('dist/local/start-all.js', { PATH: '/nonexistent' });
     expect(await runner.exited).toBe(1);

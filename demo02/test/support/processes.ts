@@ -18,8 +18,8 @@ export interface Spawned {
 }
 
 /** Runs a compiled file of the stage (dist/…) as its own process, collecting what it prints. */
-export function spawnCompiled(file: string, env: Record<string, string> = {}): Spawned {
-  const child = spawn(process.execPath, [file], {
+export function spawnCompiled(file: string, env: Record<string, string> = {}, args: string[] = []): Spawned {
+  const child = spawn(process.execPath, [file, ...args], {
     cwd: stageDir,
     env: { ...process.env, ...env },
     detached: true,

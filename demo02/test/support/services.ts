@@ -1,7 +1,7 @@
 import { afterEach } from 'vitest';
 import { EtcdCluster } from './etcd.js';
 import { request } from './http.js';
-import { freePort, type Spawned, spawnCompiled } from './processes.js';
+import { freePort, isReady, type Spawned, spawnCompiled, waitFor } from './processes.js';
 
 /**
  * Services as processes registering in a real etcd, as `npm start` and the containers run them. Whatever a
@@ -40,6 +40,17 @@ export async function startService(
   });
   spawned.push(service);
   return { ...service, url: `http://127.0.0.1:${port}`, port, instanceId };
+}
+
+/** A service process, once it is ready to serve: registered, and has found what it calls. */
+export async function startReady(
+  name: string,
+  etcd: EtcdCluster,
+  env: Record<string, string> = {},
+): Promise<ServiceProcess> {
+  const started = await startService(name, etcd, env);
+  await waitFor(`${name} ready`, () => isReady(started.url), 15_000, started.output);
+  return started;
 }
 
 export const createBook = (bookUrl: string) =>
