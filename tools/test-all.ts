@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { daemonAnswers } from './containers/docker.ts';
+import { storefrontUrl } from './lib/ports.ts';
 import { ensureInstalled, type LocalStage, startLocalStage } from './lib/stage-process.ts';
 import { existingStages, repoRoot } from './stage/stages.ts';
 
@@ -35,7 +36,7 @@ const outcomes: Outcome[] = [];
 
 /**
  * The arguments of `npm start -- …` in the README's ```bash start block: the docs run against the stage as the
- * README tells a person to start it (demo03 starts three number-api instances).
+ * README tells a person to start it (with --scale, say).
  */
 function readmeStartArgs(stageDir: string): string[] {
   const readme = readFileSync(join(stageDir, 'README.md'), 'utf8');
@@ -137,7 +138,7 @@ for (const stage of stages) {
       console.error((err as Error).message);
     }
   }
-  const e2eEnv = { STAGE: stage, STOREFRONT_URL: 'http://localhost:8080' };
+  const e2eEnv = { STAGE: stage, STOREFRONT_URL: storefrontUrl };
   const notRunning = { result: 'failed' as const, passed: 0, failed: 1, note: 'the stage did not start' };
 
   await layer('browser', stage, async () => {

@@ -5,11 +5,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { portFree, servicePorts } from '../lib/ports.ts';
+import { repoRoot } from '../stage/stages.ts';
 import { PATH_TITLES, PATHS } from './paths.ts';
-import { portFree } from './ports.ts';
 import { xmlProblems } from './xml-check.ts';
 
-const root = join(import.meta.dirname, '..', '..');
+const root = repoRoot();
 const out = mkdtempSync(join(tmpdir(), 'pie-bench-'));
 let exitCode: number | null = null;
 let output = '';
@@ -98,8 +99,7 @@ describe('npm run bench (demo01, one round of one second)', () => {
   });
 
   it('leaves nothing running: the stage ports are free again', async () => {
-    for (const port of [8080, 8081, 8082, 8083, 8084, 8085, 8086])
-      expect(await portFree(port), `port ${port}`).toBe(true);
+    for (const port of Object.values(servicePorts)) expect(await portFree(port), `port ${port}`).toBe(true);
     expect(existsSync(out)).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stagePorts, waitForFreePorts } from '../lib/ports.ts';
 import { ensureInstalled, type LocalStage, startLocalStage } from '../lib/stage-process.ts';
 import { callerCwd, existingStages, repoRoot, STAGE_ORDER } from '../stage/stages.ts';
 import { runLoad } from './load.ts';
@@ -25,11 +26,10 @@ import {
   summarise,
 } from './model.ts';
 import { cannonJob, PATH_LABELS, PATHS, type PathName, setUpPath, stageNumber } from './paths.ts';
-import { stagePorts, waitForFreePorts } from './ports.ts';
 import { rssOf, stageMemory } from './procs.ts';
 import { writeReport } from './report.ts';
-import { SCENARIOS } from './scenarios/index.ts';
-import { appliesTo, printResult, runScenario } from './scenarios/runner.ts';
+import { copyIn, findScenarios, stagesOf } from './scenarios/index.ts';
+import { printResult, runScenario } from './scenarios/runner.ts';
 import { formatCount, formatMiB, rotate } from './stats.ts';
 
 function usage(problem?: string): never {
@@ -120,7 +120,7 @@ async function measureStage(
   const run: StageRun = { round, position, numberApiInstances: scaled ? 3 : 1, paths: {} };
   let running: LocalStage | undefined;
   try {
-    await waitForFreePorts(stagePorts(stage));
+    await waitForFreePorts(stagePorts(stageDir));
     running = await startLocalStage(stageDir, 90_000, {
       build: false,
       args: scaled ? ['--scale', 'number-api=3'] : [],
@@ -271,19 +271,17 @@ async function main() {
 
   // Scenarios: every scenario on every chosen stage that has what it needs.
   if (withScenarios) {
-    for (const scenario of SCENARIOS) {
-      const stages = settings.stages.filter((s) => appliesTo(scenario, s));
+    for (const found of await findScenarios(root)) {
+      const stages = settings.stages.filter((s) => copyIn(found, s) !== undefined);
       if (stages.length === 0) {
-        const exists = available.includes(scenario.since);
         raw.scenarios.push({
-          scenario: scenario.name,
-          skipped: exists
-            ? `needs ${scenario.since} or later, none of which was measured (skipped)`
-            : `needs ${scenario.since}, which does not exist yet (skipped)`,
+          scenario: found.name,
+          skipped: `runs on ${stagesOf(found).join(', ')}, none of which was measured (skipped)`,
         });
         continue;
       }
       for (const stage of stages) {
+        const scenario = copyIn(found, stage)!;
         console.log(`\n━━ scenario ${scenario.name} · ${stage}`);
         try {
           const result = await runScenario(scenario, root, stage, {
@@ -311,7 +309,7 @@ async function main() {
   const summary = summarise(raw);
   const files = await writeReport(out, raw, summary);
   console.log(`\nwrote ${Object.values(files).join(', ')} in ${Math.round((Date.now() - started) / 1000)} s`);
-  const ports = [...new Set(settings.stages.flatMap(stagePorts))];
+  const ports = [...new Set(settings.stages.flatMap((stage) => stagePorts(join(root, stage))))];
   await waitForFreePorts(ports, 5000).catch((err) => console.error(err.message));
 }
 

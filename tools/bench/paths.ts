@@ -1,6 +1,7 @@
 // The paths a person uses, as load jobs against a running stage, in the order they run: the catalog is read
 // before it grows, then books are created, then the default page of the catalog is read again (what a visitor
 // sees once the catalog has grown), then carts are filled.
+import { localUrl } from '../lib/ports.ts';
 import type { Body } from './bodies.ts';
 import type { CannonJob } from './load-worker.ts';
 
@@ -22,12 +23,11 @@ export const PATH_LABELS: Record<PathName, string> = {
   'add-to-cart': 'add to cart',
 };
 
-const host = '127.0.0.1';
 export const SERVICE_URLS = {
-  book: `http://${host}:8081`,
-  cd: `http://${host}:8082`,
-  dvd: `http://${host}:8083`,
-  cart: `http://${host}:8086`,
+  book: localUrl('book-api'),
+  cd: localUrl('cd-api'),
+  dvd: localUrl('dvd-api'),
+  cart: localUrl('shoppingcart-api'),
 };
 
 /** Stage number, e.g. 3 for demo03 (99 for demo99). */

@@ -1,12 +1,12 @@
-// `npm run scenario` lists the failure scenarios; `npm run scenario -- <name> [--stage demoNN] [--duration S]
-// [--connections N]` runs one against a stage (by default the first stage that has what it needs) and prints
-// what happened, in numbers.
+// `npm run scenario` lists the failure scenarios of every stage that has some; `npm run scenario -- <name>
+// [--stage demoNN] [--duration S] [--connections N]` runs one against a stage that has it (by default the first)
+// and prints what happened, in numbers.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ensureInstalled } from '../lib/stage-process.ts';
-import { existingStages, repoRoot, STAGE_ORDER } from '../stage/stages.ts';
-import { SCENARIOS, scenarioNamed } from './scenarios/index.ts';
-import { appliesTo, printResult, runScenario } from './scenarios/runner.ts';
+import { existingStages, repoRoot } from '../stage/stages.ts';
+import { copyIn, findScenarios, stagesOf } from './scenarios/index.ts';
+import { printResult, runScenario } from './scenarios/runner.ts';
 
 const usageLine = 'npm run scenario -- <name> [--stage demoNN] [--duration S] [--connections N]';
 
@@ -19,15 +19,13 @@ function usage(problem: string): never {
 const root = repoRoot();
 const available = existingStages(root);
 const args = process.argv.slice(2);
+const scenarios = await findScenarios(root);
 
 if (args.length === 0) {
   console.log(`failure scenarios (${usageLine}):\n`);
-  for (const s of SCENARIOS) {
-    const where = available.includes(s.since)
-      ? `${s.since} on`
-      : `${s.since} on — ${s.since} does not exist yet`;
-    console.log(`  ${s.name.padEnd(28)} ${s.description} (${where})`);
-  }
+  for (const s of scenarios)
+    console.log(`  ${s.name.padEnd(28)} ${s.description} (${stagesOf(s).join(', ')})`);
+  if (scenarios.length === 0) console.log('  none: no stage has a scenarios/ folder');
   process.exit(0);
 }
 
@@ -49,22 +47,12 @@ for (let i = 0; i < args.length; i++) {
   else name = arg;
 }
 
-const scenario = scenarioNamed(name ?? '');
-if (!scenario)
-  usage(`unknown scenario "${name}"; the scenarios are: ${SCENARIOS.map((s) => s.name).join(' ')}`);
-if (stage === undefined) {
-  if (!available.includes(scenario.since)) {
-    // Not an error: the scenario is written ahead of its stage.
-    console.log(`${scenario.name} needs ${scenario.since}, which does not exist yet`);
-    process.exit(0);
-  }
-  stage = scenario.since;
-}
-if (!STAGE_ORDER.includes(stage) || !available.includes(stage)) {
-  usage(`unknown stage "${stage}"; the stages are: ${available.join(' ')}`);
-}
-if (!appliesTo(scenario, stage))
-  usage(`${scenario.name} needs ${scenario.since} or later; ${stage} is earlier`);
+const found = scenarios.find((s) => s.name === name);
+if (!found) usage(`unknown scenario "${name}"; the scenarios are: ${scenarios.map((s) => s.name).join(' ')}`);
+stage ??= stagesOf(found)[0] ?? '';
+if (!available.includes(stage)) usage(`unknown stage "${stage}"; the stages are: ${available.join(' ')}`);
+const scenario = copyIn(found, stage);
+if (!scenario) usage(`${stage} has no ${found.name}; the stages that have it: ${stagesOf(found).join(' ')}`);
 
 const stageDir = join(root, stage);
 ensureInstalled(stageDir);

@@ -6,9 +6,9 @@ import { growth, memoryMisses, type Raw, type StageRun, summarise } from './mode
 import { PATH_TITLES, PATHS, setUpPath } from './paths.ts';
 import { nameOf } from './procs.ts';
 import { BEGIN, END, markdown, mergeIntoDocument, throughputChart } from './report.ts';
-import { analyseKill, names } from './scenarios/kill-instance-under-load.ts';
-import { SCENARIOS } from './scenarios/index.ts';
-import { appliesTo } from './scenarios/runner.ts';
+import { repoRoot } from '../stage/stages.ts';
+import { copyIn, findScenarios, stagesOf } from './scenarios/index.ts';
+import { analyseKill, names } from './scenarios/kit.ts';
 import { formatCount, formatMs, formatRatio, median, ratio, rotate } from './stats.ts';
 import { xmlProblems } from './xml-check.ts';
 
@@ -113,13 +113,13 @@ describe('the report document', () => {
 });
 
 describe('scenarios', () => {
-  it('apply to their own stage and every later one', () => {
-    const kill = SCENARIOS.find((s) => s.name === 'kill-instance-under-load');
+  it('are found in the scenarios/ folder of every stage that has them, each stage with its own copy', async () => {
+    const kill = (await findScenarios(repoRoot())).find((s) => s.name === 'kill-instance-under-load');
     expect(kill).toBeDefined();
     if (!kill) return;
-    expect(appliesTo(kill, 'demo01')).toBe(false);
-    expect(appliesTo(kill, 'demo03')).toBe(true);
-    expect(appliesTo(kill, 'demo07')).toBe(true);
+    expect(stagesOf(kill)[0]).toBe('demo03');
+    expect(copyIn(kill, 'demo01')).toBeUndefined();
+    expect(copyIn(kill, 'demo03')?.run).toBeTypeOf('function');
   });
 
   it('kill-instance-under-load reads failures, slowest request and recovery from the records', () => {

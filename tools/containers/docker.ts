@@ -22,10 +22,9 @@ import {
   symlinkSync,
 } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../stage/stages.ts';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const outputDir = path.join(repoRoot, '.test-output');
+export const outputDir = path.join(repoRoot(), '.test-output');
 
 export interface RunResult {
   code: number;

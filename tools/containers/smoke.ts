@@ -8,19 +8,7 @@
  *
  * Requests go only to `host` (loopback unless told otherwise), one at a time, each with a time limit.
  */
-
-/** The services of the store and the port each listens on in its container (the contract's fixed ports). */
-export const ports = {
-  web: 8080,
-  'book-api': 8081,
-  'cd-api': 8082,
-  'dvd-api': 8083,
-  'number-api': 8084,
-  'inventory-api': 8085,
-  'shoppingcart-api': 8086,
-} as const;
-
-export type Service = keyof typeof ports;
+import { type Service, servicePorts } from '../lib/ports.ts';
 
 /** Host ports by service, as the compose file publishes them. */
 export type Published = Partial<Record<string, number>>;
@@ -108,12 +96,16 @@ export async function smoke(
     return (value as Record<string, T>)[name] as T;
   }
 
-  const outside = (Object.keys(ports) as Service[]).filter((service) => published[service] !== undefined);
+  const outside = (Object.keys(servicePorts) as Service[]).filter(
+    (service) => published[service] !== undefined,
+  );
   for (const service of outside) {
     const res = await call(service, 'GET', '/health/ready');
     expectStatus(res, 200, `${service} GET /health/ready`);
   }
-  const inside = (Object.keys(ports) as Service[]).filter((service) => published[service] === undefined);
+  const inside = (Object.keys(servicePorts) as Service[]).filter(
+    (service) => published[service] === undefined,
+  );
   ok(
     `every published service answers GET /health/ready with 200 and X-Served-By (${outside.join(', ')})` +
       (inside.length > 0 ? `; not published: ${inside.join(', ')}` : ''),
@@ -192,14 +184,14 @@ export async function smoke(
   return { checks, bookId, orderId };
 }
 
-/** One book create through book-api, as the registry and load-balancing checks make many of. */
+/** One book create through book-api, as a stage's own checks make many of. */
 export interface BookCreate {
   /** HTTP status; 0 when book-api did not answer */
   status: number;
   isbn?: string;
   /** X-Served-By: the book-api instance */
   servedBy: string | null;
-  /** X-Upstream-Served-By (demo03 on): the number-api instance that gave the ISBN */
+  /** X-Upstream-Served-By: the number-api instance that gave the ISBN */
   upstream: string | null;
   /** the problem's detail (or the error) when it failed */
   detail?: string;

@@ -8,15 +8,15 @@
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { storefrontUrl } from '../lib/ports.ts';
+import { repoRoot } from '../stage/stages.ts';
 
-const STOREFRONT_URL = process.env.STOREFRONT_URL ?? 'http://localhost:8080';
+const STOREFRONT_URL = process.env.STOREFRONT_URL ?? storefrontUrl;
 const STAGE = process.env.STAGE ?? 'demo01';
 const CHROMIUM = '/usr/bin/chromium';
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const outDir = join(repoRoot, '.test-output', STAGE);
+const outDir = join(repoRoot(), '.test-output', STAGE);
 
 const TYPES = ['book', 'cd', 'dvd'] as const;
 type ItemType = (typeof TYPES)[number];

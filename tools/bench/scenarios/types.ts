@@ -1,4 +1,4 @@
-// What a failure scenario is. Each scenario is one file in this folder, listed in index.ts.
+// What a failure scenario is. Each is one file in the `scenarios/` folder of the stage that brings it (index.ts).
 
 export interface ScenarioContext {
   /** the stage it runs against, e.g. `demo03`, and its folder (installed and built) */
@@ -30,8 +30,6 @@ export interface ScenarioResult {
 
 export interface Scenario {
   name: string;
-  /** the first stage that has what the scenario needs; it applies to every later stage too */
-  since: string;
   /** what a speaker shows with it, in one line */
   description: string;
   run: (ctx: ScenarioContext) => Promise<ScenarioResult>;

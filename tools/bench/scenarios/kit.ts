@@ -1,12 +1,7 @@
-// kill-instance-under-load (demo03 on): three number-api instances behind the client-side load balancer; books
-// are created steadily (each create asks number-api for an ISBN); one number-api instance is killed with
-// SIGKILL in the middle. How many requests failed, how slow was the slowest, and how long until every request
-// went to the survivors?
-import { startLocalStage } from '../../lib/stage-process.ts';
-import { runLoad } from '../load.ts';
+// What the failure scenarios of the stages (demoNN/scenarios/*.ts) share: the registry read from outside, and
+// what a timeline of requests says about an instance killed in the middle of it.
 import type { TimelineRecord } from '../load-worker.ts';
-import { SERVICE_URLS } from '../paths.ts';
-import type { Figure, Scenario, ScenarioContext, ScenarioResult } from './types.ts';
+import type { Figure } from './types.ts';
 
 export interface Instance {
   service: string;
@@ -103,75 +98,3 @@ export function analyseKill(records: TimelineRecord[], killAt: number, victimId:
   ];
   return { figures, notes };
 }
-
-async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const endpoint = (process.env.ETCD_ENDPOINTS ?? 'http://127.0.0.1:2379').split(',')[0] ?? '';
-  ctx.log(`starting ${ctx.stage} with three number-api instances`);
-  const stage = await startLocalStage(ctx.stageDir, 90_000, {
-    args: ['--scale', 'number-api=3'],
-    build: false,
-    outputLimit: 200_000,
-  });
-  try {
-    let instances: Instance[] = [];
-    const deadline = Date.now() + 15_000;
-    while (Date.now() < deadline) {
-      instances = await registeredInstances(endpoint, 'number-api').catch(() => []);
-      if (instances.length >= 3) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    if (instances.length < 2) {
-      throw new Error(
-        `etcd at ${endpoint} lists ${instances.length} number-api instance(s); the scenario needs 3`,
-      );
-    }
-    const victim = instances[0] as Instance;
-    const killAfterMs = Math.round((ctx.durationS * 1000) / 3);
-    ctx.log(
-      `${instances.length} number-api instances: ${instances.map((i) => i.instanceId).join(', ')}; ` +
-        `creating books for ${ctx.durationS} s over ${ctx.connections} connections, ` +
-        `SIGKILL to ${victim.instanceId} (pid ${victim.pid}) after ${killAfterMs} ms`,
-    );
-    let killAt = 0;
-    let timer: NodeJS.Timeout | undefined;
-    const records = await runLoad(
-      {
-        kind: 'timeline',
-        url: SERVICE_URLS.book,
-        path: '/api/books',
-        method: 'POST',
-        body: 'book',
-        connections: ctx.connections,
-        durationS: ctx.durationS,
-        servedByHeader: 'x-upstream-served-by',
-        timeoutMs: 10_000,
-      },
-      () => {
-        timer = setTimeout(() => {
-          killAt = performance.timeOrigin + performance.now();
-          process.kill(victim.pid, 'SIGKILL');
-        }, killAfterMs);
-      },
-    ).finally(() => clearTimeout(timer));
-    if (!killAt) throw new Error('the load ended before the instance was killed');
-    const { figures, notes } = analyseKill(records, killAt, victim.instanceId);
-    return {
-      scenario: 'kill-instance-under-load',
-      stage: ctx.stage,
-      action:
-        `${ctx.connections} connections creating books (POST /api/books → number-api ×${instances.length}) ` +
-        `for ${ctx.durationS} s; one number-api instance killed with SIGKILL after ${killAfterMs} ms`,
-      figures,
-      notes,
-    };
-  } finally {
-    await stage.stop();
-  }
-}
-
-export const killInstanceUnderLoad: Scenario = {
-  name: 'kill-instance-under-load',
-  since: 'demo03',
-  description: 'one of three number-api instances killed with SIGKILL while books are being created',
-  run,
-};
