@@ -35,6 +35,13 @@ export function localEtcdPorts(endpoint: string): [number, number] {
   return [client, client + 1];
 }
 
+/** Whether the etcd at `clientUrl` answers that it is healthy. */
+export const etcdHealthy = (clientUrl: string): Promise<boolean> =>
+  fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
+    .then((r) => r.json() as Promise<{ health?: string }>)
+    .then((body) => body.health === 'true')
+    .catch(() => false);
+
 /** Waits for its stdin to close (the runner is gone), then stops etcd ($1) and removes its data ($2). */
 const guardScript =
   'read _; kill -TERM "$1" 2>/dev/null; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; rm -rf "$2"';
@@ -91,13 +98,8 @@ export async function startLocalEtcd(
     await exited;
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const healthy = () =>
-    child.exitCode !== null ||
-    fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) })
-      .then((r) => r.json() as Promise<{ health?: string }>)
-      .then((body) => body.health === 'true')
-      .catch(() => false);
-  if ((await waitUntil(healthy, timeoutMs, 100)) && child.exitCode === null) {
+  const upOrExited = async () => child.exitCode !== null || (await etcdHealthy(client));
+  if ((await waitUntil(upOrExited, timeoutMs, 100)) && child.exitCode === null) {
     watched = true;
     return { child, stop };
   }

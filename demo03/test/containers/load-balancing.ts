@@ -8,6 +8,7 @@ import type { BookCreate } from '../../../tools/containers/smoke.ts';
 import { afterAll, describe, expect, it, type StageChecks } from '../../../tools/containers/stage-checks.ts';
 import { servicePorts } from '../../../tools/lib/ports.ts';
 import { waitFor } from '../../../tools/lib/wait.ts';
+import { registryTtlSeconds } from './registry.ts';
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
 const numberApiPort = servicePorts['number-api'];
@@ -24,11 +25,7 @@ function tally(results: BookCreate[]): Record<string, number> {
 const checks: StageChecks = {
   scale: { 'number-api': 3 },
   define(running) {
-    /** The registration TTL (REGISTRY_TTL_SECONDS), unless the compose file sets another. */
-    const registryTtlSeconds = Number(
-      (running.declared['number-api'] as { environment?: Record<string, string> } | undefined)?.environment
-        ?.REGISTRY_TTL_SECONDS ?? 10,
-    );
+    const ttlSeconds = registryTtlSeconds(running);
 
     describe('client-side load balancing over scaled instances', () => {
       // The killed instance comes back, so that checks run after these find the stack as it was.
@@ -88,7 +85,7 @@ const checks: StageChecks = {
             (await registry.instancesOf('number-api')).some((r) => r.instanceId === victimId)
               ? undefined
               : true,
-          (registryTtlSeconds + 10) * 1000,
+          (ttlSeconds + 10) * 1000,
           100,
         )
           .then(
@@ -115,7 +112,7 @@ const checks: StageChecks = {
               : ''),
         );
         expect(expiredMs, `the key of ${victimId} outlived its TTL`).toBeDefined();
-        expect(expiredMs!).toBeLessThanOrEqual((registryTtlSeconds + 2) * 1000);
+        expect(expiredMs!).toBeLessThanOrEqual((ttlSeconds + 2) * 1000);
 
         // The containers' processes are visible on the host: a `pkill -f 'number-api/main.js$'` there (the labs
         // have one) stops these too, and restart: unless-stopped brings them back. Say so rather than blame the stage.

@@ -5,20 +5,27 @@
  */
 import { run } from '../../../tools/containers/docker.ts';
 import { servicesPrefix } from '../../../tools/containers/registry.ts';
-import { describe, expect, it, type StageChecks } from '../../../tools/containers/stage-checks.ts';
+import {
+  describe,
+  expect,
+  it,
+  type RunningStack,
+  type StageChecks,
+} from '../../../tools/containers/stage-checks.ts';
 import { type Service, servicePorts } from '../../../tools/lib/ports.ts';
 import { waitFor } from '../../../tools/lib/wait.ts';
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
 
+/** The registration TTL (REGISTRY_TTL_SECONDS): 10 s, unless the compose file sets another. */
+export const registryTtlSeconds = (running: RunningStack): number =>
+  Number(
+    (running.declared['number-api'] as { environment?: Record<string, string> } | undefined)?.environment
+      ?.REGISTRY_TTL_SECONDS ?? 10,
+  );
+
 const checks: StageChecks = {
   define(running) {
-    /** The registration TTL (REGISTRY_TTL_SECONDS), unless the compose file sets another. */
-    const registryTtlSeconds = Number(
-      (running.declared['number-api'] as { environment?: Record<string, string> } | undefined)?.environment
-        ?.REGISTRY_TTL_SECONDS ?? 10,
-    );
-
     describe('service registry', () => {
       it('registers every instance of every service in etcd, at its container address', async () => {
         running.markFailure();
@@ -83,7 +90,7 @@ const checks: StageChecks = {
           `number-api: keys gone ${goneSeconds} s after \`compose stop\` began (it returned after ${stopSeconds} s)`,
         );
         // Well inside the TTL: the lease was revoked on SIGTERM, not left to expire.
-        expect(goneSeconds).toBeLessThan(registryTtlSeconds / 2);
+        expect(goneSeconds).toBeLessThan(registryTtlSeconds(running) / 2);
         const numberApis = running.states.filter((s) => s.service === 'number-api');
         for (const container of numberApis) {
           const logs = await run('docker', ['logs', '--tail', '20', container.id], { timeoutMs: 30_000 });

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { etcdHealthy } from '../../src/local/etcd.js';
 import { waitUntil } from '../../src/local/wait.js';
 import { freePort } from './processes.js';
 
@@ -81,7 +82,7 @@ export class EtcdCluster {
     child.stdout.on('data', (c) => (member.output += c));
     child.stderr.on('data', (c) => (member.output += c));
     const up = await waitUntil(
-      async () => child.exitCode !== null || (await healthy(member.clientUrl)),
+      async () => child.exitCode !== null || (await etcdHealthy(member.clientUrl)),
       20_000,
       100,
     );
@@ -121,12 +122,6 @@ export class EtcdCluster {
     for (const m of this.members) rmSync(m.dataDir, { recursive: true, force: true });
   }
 }
-
-export const healthy = (clientUrl: string) =>
-  fetch(`${clientUrl}/health`, { signal: AbortSignal.timeout(1000) })
-    .then((r) => r.json() as Promise<{ health?: string }>)
-    .then((body) => body.health === 'true')
-    .catch(() => false);
 
 /** The instances registered for a service, straight from etcd (not through the code under test). */
 export async function registeredInstances(clientUrl: string, service: string): Promise<string[]> {
