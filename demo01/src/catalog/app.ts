@@ -1,5 +1,5 @@
 import { createServiceApp, type ServiceContext } from '../lib/http-app.js';
-import { Dependency } from '../lib/http-client.js';
+import { Dependency } from '../lib/dependency.js';
 import { NumberClient } from './clients.js';
 import type { CatalogDefinition } from './definition.js';
 import { catalogRoutes } from './routes.js';

@@ -1,4 +1,4 @@
-import type { Dependency } from '../lib/http-client.js';
+import type { Dependency } from '../lib/dependency.js';
 import type { OperationReply } from '../lib/openapi.js';
 import { HttpProblem } from '../lib/problem.js';
 import type { components, operations, paths } from './number-api.types.js';

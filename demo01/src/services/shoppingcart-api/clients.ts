@@ -1,5 +1,5 @@
 import type { ServiceUrls } from '../../lib/config.js';
-import { Dependency } from '../../lib/http-client.js';
+import { Dependency } from '../../lib/dependency.js';
 import { HttpProblem } from '../../lib/problem.js';
 import type { ItemRef, ItemType } from '../../lib/contract.js';
 import type { OperationReply } from '../../lib/openapi.js';

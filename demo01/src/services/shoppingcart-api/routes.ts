@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { DependencyUnavailable } from '../../lib/http-client.js';
+import { DependencyUnavailable } from '../../lib/dependency.js';
 import { HttpProblem, notFound } from '../../lib/problem.js';
 import { id, idParam, intRange, itemType, itemTypeParam, parseBody } from '../../lib/validation.js';
 import type { CatalogClient, InventoryClient } from './clients.js';

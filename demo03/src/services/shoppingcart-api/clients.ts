@@ -1,4 +1,4 @@
-import { Dependency } from '../../lib/http-client.js';
+import { Dependency } from '../../lib/dependency.js';
 import { HttpProblem } from '../../lib/problem.js';
 import type { Registry } from '../../lib/registry.js';
 import type { ItemRef, ItemType } from '../../lib/contract.js';

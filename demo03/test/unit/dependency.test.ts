@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dependency, DependencyUnavailable } from '../../src/lib/http-client.js';
+import { Dependency, DependencyUnavailable } from '../../src/lib/dependency.js';
 import { createLogger } from '../../src/lib/log.js';
 import type { ServiceView } from '../../src/lib/registry.js';
 

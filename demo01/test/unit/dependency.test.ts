@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Dependency, DependencyUnavailable } from '../../src/lib/http-client.js';
+import { Dependency, DependencyUnavailable } from '../../src/lib/dependency.js';
 
 /** A real HTTP server that answers each path its own way, and counts the connections made to it. */
 let server: Server;
