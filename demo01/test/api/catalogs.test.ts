@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isValidEan13 } from '../../src/services/number-api/check-digit.js';
+import { isValidEan13 } from '../../src/lib/check-digit.js';
 import { isProblem, request } from '../support/http.js';
 import { startStage, type TestStage } from '../support/stage.js';
 

@@ -1,4 +1,4 @@
-import { withCheckDigit } from '../services/number-api/check-digit.js';
+import { withCheckDigit } from '../lib/check-digit.js';
 import { firstAfter, type PageQuery, pageOf } from '../lib/pagination.js';
 import { HttpProblem } from '../lib/problem.js';
 import type { CatalogDefinition } from './definition.js';

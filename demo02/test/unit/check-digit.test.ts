@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ean13CheckDigit, isValidEan13 } from '../../src/services/number-api/check-digit.js';
+import { ean13CheckDigit, isValidEan13 } from '../../src/lib/check-digit.js';
 import { NumberSequence } from '../../src/services/number-api/store.js';
 
 describe('EAN-13 / ISBN-13 check digit', () => {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { books } from '../../src/services/book-api/definition.js';
 import { cds } from '../../src/services/cd-api/definition.js';
 import { dvds } from '../../src/services/dvd-api/definition.js';
-import { isValidEan13 } from '../../src/services/number-api/check-digit.js';
+import { isValidEan13 } from '../../src/lib/check-digit.js';
 import * as arb from '../support/arbitraries.js';
 import { startStage, type TestStage } from '../support/stage.js';
 import {

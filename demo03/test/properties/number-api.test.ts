@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isValidEan13 } from '../../src/services/number-api/check-digit.js';
+import { isValidEan13 } from '../../src/lib/check-digit.js';
 import * as arb from '../support/arbitraries.js';
 import { startStage, type TestStage } from '../support/stage.js';
 import { expectNoServerError, expectProblem, expectStatus, send } from './harness.js';

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { withCheckDigit } from './check-digit.js';
+import { withCheckDigit } from '../../lib/check-digit.js';
 
 /**
  * Hands out numbers that never repeat within a process: a counter under a fixed prefix, starting at a
