@@ -26,9 +26,23 @@ export const pageLimit = z
   .regex(/^(100|[1-9]\d?)$/, `must be an integer from 1 to ${maxPageSize}`)
   .transform(Number);
 
+/**
+ * The query schema of a list, built once per `after` schema: building a zod schema compiles it, which on every
+ * request cost a catalog read most of its CPU.
+ */
+const querySchemas = new WeakMap<z.ZodType, z.ZodType>();
+function querySchema(after: z.ZodType<unknown, string>): z.ZodType {
+  let schema = querySchemas.get(after);
+  if (!schema) {
+    schema = z.strictObject({ limit: once(pageLimit).optional(), after: once(after).optional() });
+    querySchemas.set(after, schema);
+  }
+  return schema;
+}
+
 /** A list's query: `limit` and `after`, nothing else; `after` is read by the list's own key schema. */
 export function pageQuery<K>(req: Request, after: z.ZodType<K, string>): PageQuery<K> {
-  const schema = z.strictObject({ limit: once(pageLimit).optional(), after: once(after).optional() });
+  const schema = querySchema(after);
   const query = parse(schema, req.query, 'query') as { limit?: number; after?: K };
   return { limit: query.limit ?? defaultPageSize, ...(query.after !== undefined && { after: query.after }) };
 }
