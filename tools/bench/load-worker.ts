@@ -73,7 +73,9 @@ async function cannon(job: CannonJob, durationS: number): Promise<CannonResult> 
         headers,
         setupRequest: (request) => {
           n += 1;
-          const path = job.path.replace('{cart}', job.carts?.[n % job.carts.length] ?? '');
+          // Each cart gets every item in turn before the next cart is used: a cart holds at most 99 of one item.
+          const cart = job.carts?.[Math.floor(n / (job.items?.length ?? 1)) % job.carts.length];
+          const path = job.path.replace('{cart}', cart ?? '');
           const body = bodyFor(job.body, n, job.items);
           return { ...request, path, ...(body === undefined ? {} : { body }) };
         },
