@@ -70,10 +70,10 @@ if (!etcdInstalled()) {
   console.error(howToInstallEtcd);
   process.exit(1);
 }
-const registry = etcdEndpoints()[0] ?? '';
+const etcdUrl = etcdEndpoints()[0] ?? '';
 const ports: [string, number][] = [
   ...serviceNames.map((name): [string, number] => [name, defaultPorts[name]]),
-  ...localEtcdPorts(registry).map((port): [string, number] => ['etcd', port]),
+  ...localEtcdPorts(etcdUrl).map((port): [string, number] => ['etcd', port]),
 ];
 // The ports are checked first, so that another stage's services are never taken for ours.
 const busy: [string, number][] = [];
@@ -91,7 +91,7 @@ console.log(`${stage.stage} · ${stage.title}: starting etcd and ${instances.len
 try {
   // Its own process group: Ctrl-C in the terminal reaches the runner and the services, and etcd is stopped
   // last, once every service has deregistered. Its death is said at once.
-  etcd = await startLocalEtcd(registry, (line) => {
+  etcd = await startLocalEtcd(etcdUrl, (line) => {
     if (!stopping) console.error(line);
   });
 } catch (err) {
@@ -138,7 +138,7 @@ try {
     for (const { label, port } of instances)
       console.log(`  ${label.padEnd(width)}  http://localhost:${port}`);
     console.log(
-      `  ${'etcd'.padEnd(width)}  ${registry}   (the registry: etcdctl get --prefix /pie/services/)`,
+      `  ${'etcd'.padEnd(width)}  ${etcdUrl}   (the registry: etcdctl get --prefix /pie/services/)`,
     );
     console.log(`storefront: http://localhost:${defaultPorts.web}   (Ctrl-C stops every service)`);
   }
