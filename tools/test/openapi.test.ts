@@ -42,7 +42,7 @@ beforeAll(async () => {
     const documents = await Promise.all(services.map(async (s) => [s, await openapiDocument(s)] as const));
     generated.set(stage, new Map(documents));
   }
-}, 180_000);
+}, 600_000);
 
 /** Text as the repository keeps it: formatted by Prettier with the root's configuration. */
 async function formatted(text: string, file: string): Promise<string> {
