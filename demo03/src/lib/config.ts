@@ -1,4 +1,4 @@
-import { hostname, networkInterfaces } from 'node:os';
+import { hostname, type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -61,6 +61,10 @@ function url(fallback: string) {
 
 const text = (fallback: string) => z.preprocess(unsetIfEmpty, z.string().default(fallback));
 
+/** An IPv4 network such as 10.20.0.0/16, and the prefix of ADVERTISE_HOST that names one. */
+const cidr = z.cidrv4();
+const autoIn = 'auto:';
+
 /** Every variable the stage reads, its default and its range. */
 const environment = z.object({
   PORT: optionalInteger(0, 65535),
@@ -74,9 +78,13 @@ const environment = z.object({
   SHUTDOWN_GRACE_MS: integer(5000, 0, 60_000),
   CORS_ORIGIN: text('*'),
   // Where the registry is (etcd's client URLs, comma-separated; `npm start` runs one on the default), and the
-  // host or address other services reach this instance at: `auto` is the machine's own IPv4 address.
+  // host or address other services reach this instance at: `auto` is the machine's own IPv4 address, and
+  // `auto:<cidr>` its IPv4 address inside that network (for a machine with several, such as a swarm task).
   ETCD_ENDPOINTS: text('http://127.0.0.1:2379'),
-  ADVERTISE_HOST: text('localhost'),
+  ADVERTISE_HOST: text('localhost').refine(
+    (value) => !value.startsWith(autoIn) || cidr.safeParse(value.slice(autoIn.length)).success,
+    { error: `must be ${autoIn}<IPv4 network in CIDR notation>, such as ${autoIn}10.20.0.0/16` },
+  ),
   // 10 s: a crashed instance is gone within 10 s (Eureka takes 90 s), yet two renewals in a row (every 3.3 s)
   // can be lost to a busy Pi or an etcd leader election before a live instance drops out.
   REGISTRY_TTL_SECONDS: integer(10, 2, 300),
@@ -153,14 +161,41 @@ function endpointsOf(value: string): string[] {
 export const etcdEndpoints = (env: Env = process.env): string[] =>
   endpointsOf(readEnvironment(env).ETCD_ENDPOINTS);
 
-/** `auto`: this machine's own IPv4 address, which is what a container needs (its address on its network). */
+/** An IPv4 address as a 32-bit number. */
+const ipv4Number = (address: string): number =>
+  address.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+
+/** Whether `address` is inside the network `network` (`10.20.0.0/16`; host bits of the network are ignored). */
+function inNetwork(address: string, network: string): boolean {
+  const [base = '', bits = '32'] = network.split('/');
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4Number(address) / size) === Math.floor(ipv4Number(base) / size);
+}
+
+/**
+ * `auto`: this machine's own IPv4 address, which is what a container needs (its address on its network).
+ * `auto:<cidr>`: its IPv4 address inside that network, for a machine with several: a swarm task has one on the
+ * overlay network the services share and one on docker_gwbridge, and `auto` may pick the wrong one.
+ */
 function advertiseHost(value: string): string {
-  if (value !== 'auto') return value;
-  const address = Object.values(networkInterfaces())
+  if (value !== 'auto' && !value.startsWith(autoIn)) return value;
+  const ipv4 = Object.values(networkInterfaces())
     .flat()
-    .find((nic) => nic !== undefined && nic.family === 'IPv4' && !nic.internal)?.address;
-  if (address === undefined)
-    throw new ConfigError('ADVERTISE_HOST=auto, but this machine has no IPv4 address');
+    .filter((nic): nic is NetworkInterfaceInfo => nic?.family === 'IPv4');
+  if (value === 'auto') {
+    const address = ipv4.find((nic) => !nic.internal)?.address;
+    if (address === undefined)
+      throw new ConfigError('ADVERTISE_HOST=auto, but this machine has no IPv4 address');
+    return address;
+  }
+  const network = value.slice(autoIn.length);
+  const address = ipv4.find((nic) => inNetwork(nic.address, network))?.address;
+  if (address === undefined) {
+    const has = ipv4.map((nic) => nic.address).join(', ') || 'none';
+    throw new ConfigError(
+      `ADVERTISE_HOST=${value}, but no IPv4 address of this machine is in ${network} (its addresses: ${has})`,
+    );
+  }
   return address;
 }
 
