@@ -186,6 +186,9 @@ export async function ensureDaemon(log: (line: string) => void = console.log): P
     const child = spawn(dockerd, [`--storage-driver=${driver}`], {
       detached: true,
       stdio: ['ignore', fd, fd],
+      // Swarm services (the deployment layer) use the local image, built or stood in, instead of a pull that
+      // cannot reach its registry offline and waits for the lookup to time out.
+      env: { ...process.env, DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' },
     });
     child.unref();
     log(
