@@ -7,6 +7,12 @@
  * `standIns` is a table keyed by image repository (as written in compose files and Dockerfiles, without
  * registry prefix `docker.io/` or `library/`). Adding one is a few lines: find the program, put it and what
  * it needs into a root file system, give the image's config (ENV, USER, ENTRYPOINT, CMD) as upstream has it.
+ *
+ * Platforms: a stand-in is built for the daemon's own platform from this machine's programs. The `node` stand-in
+ * can also be built for another platform (linux/arm64 for the Pis) from the npm registry's `node-linux-<arch>`
+ * package and Debian's libraries of that architecture. The daemon's image store holds one platform per tag and
+ * the upstream tag stays the daemon's platform, so such a stand-in is tagged `pie-standin/<os>-<arch>/<image>`
+ * (see `platformImageName`); deployment/build looks for its base images there.
  */
 import {
   chmodSync,
@@ -16,6 +22,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   rmSync,
@@ -130,8 +137,28 @@ export interface PreparedStandIn {
 }
 
 export interface StandIn {
-  /** finds the program on this machine; throws with the reason when it is not installed */
-  prepare(tag: string): Promise<PreparedStandIn>;
+  /**
+   * finds the program on this machine; throws with the reason when it is not installed. `platform` is the
+   * daemon's own unless the stand-in lists others in `platforms`.
+   */
+  prepare(tag: string, platform: string): Promise<PreparedStandIn>;
+  /** platforms other than the daemon's that this stand-in can be built for */
+  platforms?: string[];
+}
+
+const dockerArchs: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le' };
+
+/** The platform of this machine's programs (the Docker daemon runs here too), e.g. linux/amd64. */
+export const nativePlatform = `linux/${dockerArchs[process.arch] ?? process.arch}`;
+
+/**
+ * The local name of a stand-in for `image` on `platform`: the upstream tag for the daemon's platform, else
+ * `pie-standin/<os>-<arch>/<repository>:<tag>`, so that everyone using the upstream tag keeps its platform.
+ */
+export function platformImageName(image: string, platform = nativePlatform): string {
+  if (platform === nativePlatform) return image;
+  const { repository, tag } = parseImageRef(image);
+  return `pie-standin/${platform.replaceAll('/', '-')}/${repository}:${tag}`;
 }
 
 const shellAndEnv = async (rootfs: Rootfs) => {
@@ -193,12 +220,15 @@ function findNpm(nodeBinary: string): { dir: string; version: string } {
 export const standIns: Record<string, StandIn> = {
   // node:<major>-alpine and friends: the host's Node of that major version, its npm, /bin/sh, /usr/bin/env,
   // a `node` user (1000:1000, /home/node) like the official image. No package manager (apk) inside.
+  // For another platform: see foreignNode.
   node: {
-    async prepare(tag) {
+    platforms: ['linux/arm64', 'linux/amd64'].filter((p) => p !== nativePlatform),
+    async prepare(tag, platform) {
       const major = /^(\d+)/.exec(tag)?.[1];
       if (major === undefined) throw new Error(`cannot tell the Node version from tag "${tag}"`);
       const node = await findNode(major);
       const npm = findNpm(node.binary);
+      if (platform !== nativePlatform) return foreignNode(node.version, npm, platform);
       return {
         source: `Node ${node.version} (${node.binary}) with npm ${npm.version} (${npm.dir})`,
         async populate(rootfs) {
@@ -218,6 +248,106 @@ export const standIns: Record<string, StandIn> = {
     },
   },
 };
+
+/** The Debian architecture of a Docker platform (linux/arm64 -> arm64). */
+function debianArch(platform: string): string {
+  const arch = platform.split('/')[1] ?? '';
+  const debian: Record<string, string> = { amd64: 'amd64', arm64: 'arm64' };
+  const found = debian[arch];
+  if (found === undefined) throw new Error(`no Debian architecture known for ${platform}`);
+  return found;
+}
+
+/** The candidate version of a Debian package of another architecture, without downloading it. */
+async function debianVersion(pkg: string): Promise<string> {
+  const show = await run('apt-cache', ['show', '--no-all-versions', pkg], { timeoutMs: 60_000 });
+  const version = /^Version:\s*(\S+)/m.exec(show.stdout)?.[1];
+  if (show.code !== 0 || version === undefined) {
+    const arch = pkg.split(':')[1] ?? '?';
+    throw new Error(
+      `apt knows no ${pkg} (as root, once: dpkg --add-architecture ${arch} && apt-get update; ` +
+        'node tools/deploy/images.ts setup does it)',
+    );
+  }
+  return version;
+}
+
+/** The newest `node-linux-<arch>` on the npm registry with the host's version, else of its major version. */
+async function npmNodeVersion(pkg: string, version: string): Promise<string> {
+  for (const spec of [`${pkg}@${version}`, `${pkg}@${version.split('.')[0]}`]) {
+    const view = await run('npm', ['view', spec, 'version', '--json'], { timeoutMs: 60_000 });
+    if (view.code !== 0 || view.stdout.trim() === '') continue;
+    const found = JSON.parse(view.stdout) as string | string[];
+    const last = Array.isArray(found) ? found.at(-1) : found;
+    if (last !== undefined) return last;
+  }
+  throw new Error(`the npm registry has no ${pkg}@${version} nor ${pkg}@${version.split('.')[0]}`);
+}
+
+/**
+ * node:<major>-alpine for another platform: `bin/node` of the npm registry's `node-linux-<arch>` (the host's
+ * version if published), the C and C++ runtime from Debian's packages of that architecture (libc6, libstdc++6,
+ * libgcc-s1), busybox-static for /bin/sh and /usr/bin/env, the host's npm (JavaScript, so it runs anywhere), and
+ * the `node` user. Runs on this machine under qemu-user-static.
+ */
+async function foreignNode(
+  hostVersion: string,
+  npm: { dir: string; version: string },
+  platform: string,
+): Promise<PreparedStandIn> {
+  const arch = debianArch(platform);
+  const npmArch = platform.split('/')[1] === 'amd64' ? 'x64' : (platform.split('/')[1] ?? '');
+  const pkg = `node-linux-${npmArch}`;
+  const nodeVersion = await npmNodeVersion(pkg, hostVersion.slice(1));
+  const debs = ['libc6', 'libstdc++6', 'libgcc-s1', 'busybox-static'].map((name) => `${name}:${arch}`);
+  const versions = await Promise.all(debs.map(async (deb) => `${deb}=${await debianVersion(deb)}`));
+  return {
+    source:
+      `Node v${nodeVersion} for ${platform} (npm ${pkg}@${nodeVersion}) with npm ${npm.version}, ` +
+      `Debian ${versions.join(' ')}`,
+    async populate(rootfs) {
+      const work = mkdtempSync(path.join(os.tmpdir(), 'pie-standin-debs-'));
+      try {
+        const pack = await run('npm', ['pack', '--silent', `${pkg}@${nodeVersion}`], {
+          cwd: work,
+          timeoutMs: 600_000,
+        });
+        const tgz = pack.stdout.trim().split('\n').at(-1) ?? '';
+        if (pack.code !== 0 || tgz === '')
+          throw new Error(`npm pack ${pkg}@${nodeVersion}: ${firstLine(pack)}`);
+        const untar = await run('tar', ['-xzf', tgz, 'package/bin/node'], { cwd: work, timeoutMs: 120_000 });
+        if (untar.code !== 0) throw new Error(`tar ${tgz}: ${firstLine(untar)}`);
+        const download = await run('apt-get', ['download', ...versions], { cwd: work, timeoutMs: 600_000 });
+        if (download.code !== 0)
+          throw new Error(`apt-get download ${versions.join(' ')}: ${firstLine(download)}`);
+        const extracted = path.join(work, 'root');
+        for (const deb of readdirSync(work).filter((f) => f.endsWith('.deb'))) {
+          const x = await run('dpkg-deb', ['-x', deb, extracted], { cwd: work, timeoutMs: 120_000 });
+          if (x.code !== 0) throw new Error(`dpkg-deb -x ${deb}: ${firstLine(x)}`);
+        }
+        rootfs.addBase({ name: 'node', uid: 1000, gid: 1000, home: '/home/node' });
+        for (const dir of ['lib', 'lib64', 'usr/lib']) {
+          const from = path.join(extracted, dir); // the dynamic loader, libc, libstdc++, libgcc_s
+          if (existsSync(from)) rootfs.copyTree(from, `/${dir}`);
+        }
+        rootfs.copyFile(path.join(work, 'package/bin/node'), '/usr/local/bin/node');
+        rootfs.copyFile(path.join(extracted, 'bin/busybox'), '/bin/busybox');
+        rootfs.symlink('busybox', '/bin/sh');
+        rootfs.symlink('../../bin/busybox', '/usr/bin/env');
+        rootfs.copyTree(npm.dir, '/usr/local/lib/node_modules/npm');
+        rootfs.symlink('../lib/node_modules/npm/bin/npm-cli.js', '/usr/local/bin/npm');
+        rootfs.symlink('../lib/node_modules/npm/bin/npx-cli.js', '/usr/local/bin/npx');
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+      return [
+        `ENV NODE_VERSION=${nodeVersion} ${caCerts}`,
+        'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        'CMD ["node"]',
+      ];
+    },
+  };
+}
 
 /** A program installed from Debian, found on PATH (or in the sbin directories), with its version line. */
 async function debianProgram(name: string, pkg: string, versionArgs: string[]) {
@@ -282,10 +412,70 @@ const prometheus: StandIn = {
   },
 };
 
+// registry:2, Docker's distribution registry (2.8): /bin/registry, the upstream config (filesystem storage in
+// /var/lib/registry, a volume; http on :5000; no auth), and upstream's /entrypoint.sh, so `serve <config>`,
+// `<config>` alone and `garbage-collect` work as arguments. REGISTRY_* variables override the config as upstream
+// (REGISTRY_HTTP_TLS_CERTIFICATE, REGISTRY_HTTP_TLS_KEY for TLS): that is the program's own behaviour.
+const registryConfig = `version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+`;
+
+const registryEntrypoint = `#!/bin/sh
+set -e
+
+case "$1" in
+    *.yaml|*.yml) set -- registry serve "$@" ;;
+    serve|garbage-collect|help|-*) set -- registry "$@" ;;
+esac
+
+exec "$@"
+`;
+
+const registry: StandIn = {
+  async prepare() {
+    const program = await debianProgram('docker-registry', 'docker-registry', ['--version']);
+    return {
+      source: program.source,
+      async populate(rootfs) {
+        rootfs.addBase();
+        await rootfs.addExecutable(program.binary, '/bin/registry');
+        await shellAndEnv(rootfs);
+        rootfs.writeFile('/etc/docker/registry/config.yml', registryConfig);
+        rootfs.writeFile('/entrypoint.sh', registryEntrypoint, 0o755);
+        rootfs.mkdir('/var/lib/registry');
+        return [
+          'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+          'VOLUME ["/var/lib/registry"]',
+          'EXPOSE 5000',
+          'ENTRYPOINT ["/entrypoint.sh"]',
+          'CMD ["/etc/docker/registry/config.yml"]',
+        ];
+      },
+    };
+  },
+};
+
 standIns['quay.io/coreos/etcd'] = etcd;
 standIns['gcr.io/etcd-development/etcd'] = etcd;
 standIns['prom/prometheus'] = prometheus;
 standIns['quay.io/prometheus/prometheus'] = prometheus;
+standIns.registry = registry;
 
 /** Upstream images that have no Debian program to stand in for them: the harness leaves them out. */
 export const withoutStandIn: Record<string, string> = {
@@ -293,8 +483,17 @@ export const withoutStandIn: Record<string, string> = {
   'openzipkin/zipkin': 'Zipkin is not packaged in Debian',
 };
 
-/** Builds the stand-in for `image` with the prepared program; returns the build time in ms. */
-async function buildStandIn(image: string, prepared: PreparedStandIn, log: Log): Promise<number> {
+/**
+ * Builds the stand-in for `image` on `platform` with the prepared program, tagged `name`; returns the build time
+ * in ms.
+ */
+async function buildStandIn(
+  name: string,
+  image: string,
+  platform: string,
+  prepared: PreparedStandIn,
+  log: Log,
+): Promise<number> {
   const started = Date.now();
   const context = mkdtempSync(path.join(os.tmpdir(), 'pie-standin-'));
   try {
@@ -315,22 +514,27 @@ async function buildStandIn(image: string, prepared: PreparedStandIn, log: Log):
       [
         'FROM scratch',
         'ADD rootfs.tar /',
-        `LABEL pie.standin=${label(image)} pie.standin.source=${label(prepared.source)}`,
+        `LABEL pie.standin=${label(image)} pie.standin.platform=${label(platform)} pie.standin.source=${label(prepared.source)}`,
         ...config,
         '',
       ].join('\n'),
     );
     const builder = await findBuilder();
-    const build = await run(builder.docker, ['build', '--network', 'host', '--tag', image, context], {
-      env: builder.env,
-      timeoutMs: 900_000,
-    });
+    // FROM scratch takes its platform from --platform with BuildKit; the classic builder writes its own.
+    if (platform !== nativePlatform && !builder.buildkit)
+      throw new Error(`a stand-in for ${platform} needs BuildKit (${builder.note})`);
+    const platformArgs = builder.buildkit ? ['--platform', platform] : [];
+    const build = await run(
+      builder.docker,
+      ['build', '--network', 'host', ...platformArgs, '--tag', name, context],
+      { env: builder.env, timeoutMs: 900_000 },
+    );
     if (build.code !== 0)
-      throw new Error(`docker build of stand-in ${image} failed:\n${build.stderr}${build.stdout}`);
+      throw new Error(`docker build of stand-in ${name} failed:\n${build.stderr}${build.stdout}`);
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
-  log(`stand-in ${image} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  log(`stand-in ${name} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return Date.now() - started;
 }
 
@@ -436,6 +640,77 @@ async function inspectLabel(image: string, label: string): Promise<string | unde
   return value === '' || value === '<no value>' ? undefined : value;
 }
 
+/** What `ensureImage` found for one image. */
+export type ImageOutcome =
+  | { kind: 'present'; name: string }
+  | { kind: 'standIn'; name: string; source: string; builtMs?: number; sizeBytes?: number }
+  | { kind: 'missing'; name: string; reason: string };
+
+/**
+ * Makes sure `image` is here for `platform` (the daemon's own by default): present already, or a stand-in built,
+ * under `platformImageName(image, platform)`. Never throws for a missing image: says why in the outcome.
+ */
+export async function ensureImage(
+  image: string,
+  options: { platform?: string; usedBy?: string[]; log?: Log } = {},
+): Promise<ImageOutcome> {
+  const { platform = nativePlatform, usedBy = [], log = console.log } = options;
+  const name = platformImageName(image, platform);
+  const { repository, tag } = parseImageRef(image);
+  const standIn = standIns[repository];
+  const foreign = platform !== nativePlatform;
+  const canBuild = standIn !== undefined && (!foreign || (standIn.platforms ?? []).includes(platform));
+  const label = await inspectLabel(name, 'pie.standin.source'); // null: absent; undefined: not a stand-in
+  const what = foreign ? `${name} (${image} for ${platform})` : image;
+  if (label === undefined) {
+    log(`image ${what}: present`);
+    return { kind: 'present', name };
+  }
+  let prepared: PreparedStandIn | undefined;
+  let why: string;
+  if (label !== null) {
+    prepared = canBuild ? await standIn.prepare(tag, platform).catch(() => undefined) : undefined;
+    if (prepared === undefined || prepared.source === label) {
+      banner(
+        log,
+        `STAND-IN IMAGE: ${what} is a local stand-in built earlier from ${label}, not the upstream image`,
+      );
+      return { kind: 'standIn', name, source: label, sizeBytes: await imageSize(name) };
+    }
+    log(`stand-in ${what} was built from ${label}; rebuilding it from ${prepared.source}`);
+    why = 'was not present locally';
+  } else {
+    // The harness never reaches a registry itself (it runs on offline machines too); to test against the
+    // upstream images, fetch them first with `docker compose pull`.
+    why = foreign
+      ? `is not present locally for ${platform} (to test against it: docker pull --platform ${platform} ${image}, then tag it ${name})`
+      : 'is not present locally (run `docker compose pull` to test against it)';
+    let reason = withoutStandIn[repository] ?? `no stand-in builder for repository "${repository}"`;
+    if (standIn !== undefined && !canBuild) reason = `its stand-in is built for ${nativePlatform} only`;
+    if (canBuild) {
+      try {
+        prepared = await standIn.prepare(tag, platform);
+      } catch (error) {
+        reason = `no stand-in can be built: ${(error as Error).message}`;
+      }
+    }
+    if (prepared === undefined) {
+      const by = usedBy.length > 0 ? ` Used by: ${usedBy.join(', ')}` : '';
+      banner(log, `IMAGE LEFT OUT: ${what} ${why}, and ${reason}.${by}`);
+      return { kind: 'missing', name, reason: `${why}; ${reason}` };
+    }
+  }
+  const builtMs = await buildStandIn(name, image, platform, prepared, log);
+  const sizeBytes = await imageSize(name);
+  banner(
+    log,
+    `STAND-IN IMAGE: ${what} built locally from ${prepared.source} because the upstream image ${why}.\n` +
+      `It took ${(builtMs / 1000).toFixed(1)} s and is ${sizeBytes === undefined ? '?' : mib(sizeBytes)}. ` +
+      'Tests on it prove our files and services, not the upstream image.',
+  );
+  return { kind: 'standIn', name, source: prepared.source, builtMs, sizeBytes };
+}
+
 /**
  * Makes sure every image the stage needs from outside is here: present already, or a stand-in built. Returns
  * what it found; never throws for one missing image.
@@ -443,55 +718,13 @@ async function inspectLabel(image: string, label: string): Promise<string | unde
 export async function ensureImages(stageDir: string, log: Log = console.log): Promise<ImagesReport> {
   const report: ImagesReport = { present: [], standIns: [], missing: [] };
   for (const [image, usedBy] of stageImages(stageDir)) {
-    const { repository, tag } = parseImageRef(image);
-    const standIn = standIns[repository];
-    const label = await inspectLabel(image, 'pie.standin.source'); // null: absent; undefined: not a stand-in
-    if (label === undefined) {
-      report.present.push(image);
-      log(`image ${image}: present`);
-      continue;
+    const outcome = await ensureImage(image, { usedBy, log });
+    if (outcome.kind === 'present') report.present.push(image);
+    else if (outcome.kind === 'missing') report.missing.push({ image, reason: outcome.reason, usedBy });
+    else {
+      const { source, builtMs, sizeBytes } = outcome;
+      report.standIns.push({ image, source, sizeBytes, ...(builtMs !== undefined && { builtMs }) });
     }
-    let prepared: PreparedStandIn | undefined;
-    let why: string;
-    if (label !== null) {
-      prepared = await standIn?.prepare(tag).catch(() => undefined);
-      if (prepared === undefined || prepared.source === label) {
-        banner(
-          log,
-          `STAND-IN IMAGE: ${image} is a local stand-in built earlier from ${label}, not the upstream image`,
-        );
-        report.standIns.push({ image, source: label, sizeBytes: await imageSize(image) });
-        continue;
-      }
-      log(`stand-in ${image} was built from ${label}; rebuilding it from ${prepared.source}`);
-      why = 'was not present locally';
-    } else {
-      // The harness never reaches a registry itself (it runs on offline machines too); to test against the
-      // upstream images, fetch them first with `docker compose pull`.
-      why = 'is not present locally (run `docker compose pull` to test against it)';
-      let reason = withoutStandIn[repository] ?? `no stand-in builder for repository "${repository}"`;
-      if (standIn !== undefined) {
-        try {
-          prepared = await standIn.prepare(tag);
-        } catch (error) {
-          reason = `no stand-in can be built: ${(error as Error).message}`;
-        }
-      }
-      if (prepared === undefined) {
-        report.missing.push({ image, reason: `${why}; ${reason}`, usedBy });
-        banner(log, `IMAGE LEFT OUT: ${image} ${why}, and ${reason}. Used by: ${usedBy.join(', ')}`);
-        continue;
-      }
-    }
-    const builtMs = await buildStandIn(image, prepared, log);
-    const sizeBytes = await imageSize(image);
-    banner(
-      log,
-      `STAND-IN IMAGE: ${image} built locally from ${prepared.source} because the upstream image ${why}.\n` +
-        `It took ${(builtMs / 1000).toFixed(1)} s and is ${sizeBytes === undefined ? '?' : mib(sizeBytes)}. ` +
-        'Tests on it prove our files and services, not the upstream image.',
-    );
-    report.standIns.push({ image, source: prepared.source, builtMs, sizeBytes });
   }
   return report;
 }
