@@ -97,7 +97,9 @@ describe.skipIf((!daemon.ok || !host.ok) && !ci)(`${stage} for ${platform} under
       120_000,
     );
     timings.bootLine = seconds(Date.now() - t);
-    console.log(`arm64 boot line: ${boot} (run by qemu-user-static through binfmt_misc, in ${timings.bootLine})`);
+    console.log(
+      `arm64 boot line: ${boot} (run by qemu-user-static through binfmt_misc, in ${timings.bootLine})`,
+    );
     expect(boot).toMatch(/^arm64 v\d+\.\d+\.\d+$/);
   }, 180_000);
 
