@@ -13,8 +13,9 @@
  * - A node's dockerd runs in a private mount and UTS namespace (`unshare -m -u --propagation slave`) entered into
  *   the node's network namespace with `nsenter --net` (`ip netns exec` remounts /sys: "Devices cgroup isn't
  *   mounted"). Inside it: hostname nodeN; a per-node directory over /etc/docker (its own key.json, so its own
- *   engine ID, and its own certs.d), /etc/resolv.conf pointing at the node itself (a lookup fails at once instead
- *   of waiting 30 s for a registry that cannot be reached), /etc/hosts; and a fresh tmpfs over /run, so the
+ *   engine ID, and its own certs.d), its own empty /opt (where the play keeps node-side files),
+ *   /etc/resolv.conf pointing at the node itself (a lookup fails at once instead of waiting 30 s for a registry
+ *   that cannot be reached), /etc/hosts; and a fresh tmpfs over /run, so the
  *   daemon's exec root, /run/docker.sock and /run/sshd are the node's own and the machine's
  *   /run/docker.sock (and any /run/containerd) is out of sight.
  * - dockerd listens on /run/docker.sock inside the node (what `docker` and Ansible's community.docker modules use
@@ -126,6 +127,12 @@ export interface ClusterOptions {
   log?: Log;
   /** images saved from the machine's daemon into every node (default: upstreamImages) */
   images?: string[];
+  /**
+   * Directories each node has its own (empty) copy of, as each Pi has its own disk: default /opt, where a play
+   * keeps node-side files (deployment/group_vars/all.yml pie_home). Everything else outside /etc/docker, /run,
+   * /etc/hosts and /etc/resolv.conf is this machine's, shared by the nodes: a play must not install or change it.
+   */
+  privateDirs?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -406,6 +413,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const count = options.nodes ?? 3;
   const managerCount = options.managers ?? Math.min(3, count);
   const images = options.images ?? upstreamImages;
+  const privateDirs = options.privateDirs ?? ['/opt'];
+  for (const d of privateDirs)
+    if (!path.isAbsolute(d) || !existsSync(d) || !statSync(d).isDirectory())
+      throw new Error(
+        `privateDirs: ${d} is not an existing directory on this machine (it is the mount point)`,
+      );
   if (count < 1 || count > 200) throw new Error(`nodes must be 1..200, not ${count}`);
   const reasons = clusterPrerequisites();
   if (reasons.length > 0) throw new Error(`cannot start simulated Pis: ${reasons.join('; ')}`);
@@ -536,6 +549,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       const dockerd = which('dockerd', sbin) ?? '/usr/sbin/dockerd';
       await Promise.all(
         nodes.map(async (node) => {
+          for (const d of privateDirs)
+            mkdirSync(path.join(node.dir, 'private', d), { recursive: true, mode: 0o755 });
           for (const sub of ['etc-docker', 'docker', 'ssh'])
             mkdirSync(path.join(node.dir, sub), { recursive: true, mode: 0o755 });
           writeFileSync(
@@ -565,6 +580,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             `mount --bind ${q(path.join(node.dir, 'etc-docker'))} /etc/docker`,
             `mount --bind ${q(path.join(node.dir, 'resolv.conf'))} /etc/resolv.conf`,
             `mount --bind ${q(path.join(node.dir, 'hosts'))} /etc/hosts`,
+            ...privateDirs.map((d) => `mount --bind ${q(path.join(node.dir, 'private', d))} ${q(d)}`),
             `exec ${q(dockerd)} ${args.map(q).join(' ')}`,
           ].join('\n');
           const out = openSync(path.join(logDir, `${node.name}-dockerd.log`), 'w');
