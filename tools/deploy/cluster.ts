@@ -27,7 +27,9 @@
  *   cgroup, so `kill` can stop the node at one instant, as when a Pi loses power: freeze, SIGKILL, thaw. Killing
  *   only the daemon would leave its containers answering.
  * - Upstream images a Pi pulls (etcd, registry:2) cannot be pulled here: they are saved once from the machine's
- *   daemon (stand-ins where needed) and loaded into every node, and that is said loudly.
+ *   daemon (stand-ins where needed) and loaded into every node, and that is said loudly. The node daemons run
+ *   without DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: with it, swarm tasks never pull, not even the stage's image from
+ *   the cluster's registry; without it, a task's pull from upstream fails at once and the loaded image is used.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import {
@@ -44,6 +46,7 @@ import {
 } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify as stringifyYaml } from 'yaml';
 import { waitFor } from '../lib/wait.ts';
 import { firstLine, outputDir, type RunResult, run, which } from '../containers/docker.ts';
@@ -133,6 +136,13 @@ export interface ClusterOptions {
    * /etc/hosts and /etc/resolv.conf is this machine's, shared by the nodes: a play must not install or change it.
    */
   privateDirs?: string[];
+  /**
+   * Start the node daemons with DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 (default: no). With it a swarm task never
+   * pulls, not even from the cluster's own registry: the nodes that did not push the stage's image fail its
+   * tasks with "No such image". Without it a task's pull of an upstream image fails at once (the node resolves
+   * nothing) and the pre-loaded image is used.
+   */
+  preferOfflineImage?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -287,6 +297,18 @@ function killNodeSync(cgroupName: string, netns: string): number {
   return killed.size;
 }
 
+/** `ip netns add` made /run/netns (a mount point) where there was none: remove it again once it is empty. */
+function removeNetnsDir(): string | undefined {
+  if (!existsSync('/run/netns') || readdirSync('/run/netns').length > 0) return undefined;
+  if (mountsUnder('/run/netns').length > 0) sh('umount', ['/run/netns']);
+  try {
+    rmdirSync('/run/netns');
+    return undefined;
+  } catch (error) {
+    return `rmdir /run/netns: ${(error as Error).message}`;
+  }
+}
+
 function mountsUnder(dir: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -330,8 +352,12 @@ export function clusterPrerequisites(): string[] {
  * Removes what a cluster of this harness left on the machine (a run killed before its exit handler could run).
  * Touches only names with the harness's prefix, `pie-gw` and the harness's base directory.
  */
-export function clearLeftovers(log: Log = console.log): string[] {
+export function clearLeftovers(log: Log = console.log, onlyRun?: string): string[] {
   const cleared: string[] = [];
+  const runFile = path.join(clusterNames.baseDir, 'run-id');
+  if (onlyRun !== undefined && (!existsSync(runFile) || readFileSync(runFile, 'utf8').trim() !== onlyRun))
+    return cleared; // that run was stopped already, or another one runs now
+  const netnsDirCreated = existsSync(path.join(clusterNames.baseDir, 'netns-dir-created'));
   const namespaces = netnsNames().filter((n) => n.startsWith(`${clusterNames.prefix}-`));
   const cgroupNames = new Set<string>();
   for (const hierarchy of existsSync(cgroupRoot) ? readdirSync(cgroupRoot) : []) {
@@ -357,6 +383,7 @@ export function clearLeftovers(log: Log = console.log): string[] {
   }
   for (const name of cgroupNames)
     for (const dir of nodeCgroupDirs(name)) if (removeCgroup(dir)) cleared.push(`cgroup ${dir}`);
+  if (netnsDirCreated) removeNetnsDir();
   if (existsSync(clusterNames.baseDir)) {
     const mounts = mountsUnder(clusterNames.baseDir);
     for (const m of mounts.reverse()) sh('umount', ['-l', m]);
@@ -428,6 +455,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const logDir = path.join(outputDir, 'cluster');
   mkdirSync(logDir, { recursive: true });
   const netnsDirExisted = existsSync('/run/netns');
+  mkdirSync(base, { recursive: true, mode: 0o755 });
+  // What a later `cluster.ts stop` needs to know to clear this run (the reaper below, or a person).
+  const runId = `${process.pid}-${Date.now()}`;
+  writeFileSync(path.join(base, 'run-id'), runId);
+  if (!netnsDirExisted) writeFileSync(path.join(base, 'netns-dir-created'), '');
   const children: ChildProcess[] = [];
   const nodes: ClusterNode[] = Array.from({ length: count }, (_, i) => {
     const index = i + 1;
@@ -457,6 +489,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     stopped = true;
     process.removeListener('exit', onExit);
     for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.removeListener(sig, onSignal);
+    if (reaper?.pid !== undefined) signal(reaper.pid, 'SIGKILL');
     const started = Date.now();
     const problems: string[] = [];
     let killed = 0;
@@ -472,13 +505,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
         if (del.code !== 0) problems.push(`ip netns del ${ns}: ${del.stderr.trim()}`);
       }
     if (linkExists(clusterNames.gateway)) sh('ip', ['link', 'del', clusterNames.gateway]);
-    if (!netnsDirExisted && existsSync('/run/netns') && readdirSync('/run/netns').length === 0) {
-      sh('umount', ['/run/netns']);
-      try {
-        rmdirSync('/run/netns');
-      } catch (error) {
-        problems.push(`rmdir /run/netns: ${(error as Error).message}`);
-      }
+    if (!netnsDirExisted) {
+      const problem = removeNetnsDir();
+      if (problem !== undefined) problems.push(problem);
     }
     for (const node of nodes)
       for (const dir of nodeCgroupDirs(node.cgroup))
@@ -496,6 +525,22 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   }
   process.on('exit', onExit);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, onSignal);
+  // A process killed outright (SIGKILL: a test runner ending its worker) runs no handler: a reaper waits for this
+  // process to end and clears this run's cluster then (only this run's: it names the run id).
+  const reaper: ChildProcess | undefined = spawn(
+    'sh',
+    [
+      '-c',
+      'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" "$3" stop --run "$4"',
+      'pie-cluster-reaper',
+      String(process.pid),
+      process.execPath,
+      fileURLToPath(import.meta.url),
+      runId,
+    ],
+    { detached: true, stdio: ['ignore', openSync(path.join(logDir, 'reaper.log'), 'w'), 'ignore'] },
+  );
+  reaper.unref();
 
   const phases: Record<string, number> = {};
   const phase = async (name: string, work: () => Promise<void>) => {
@@ -544,7 +589,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     });
 
     // -- daemons: one dockerd per node in its own mount + UTS namespace, in the node's network namespace
-    mkdirSync(base, { recursive: true, mode: 0o755 });
     await phase('daemons', async () => {
       const dockerd = which('dockerd', sbin) ?? '/usr/sbin/dockerd';
       await Promise.all(
@@ -602,7 +646,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
             {
               detached: true,
               stdio: ['ignore', out, out],
-              env: { PATH: sbin, HOME: '/root', DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' },
+              env: {
+                PATH: sbin,
+                HOME: '/root',
+                ...(options.preferOfflineImage === true ? { DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: '1' } : {}),
+              },
             },
           );
           child.unref();
@@ -844,7 +892,7 @@ export function inventoryYaml(nodes: ClusterNode[], keyFile: string): string {
 if (import.meta.main) {
   const [command, arg] = process.argv.slice(2);
   if (command === 'stop') {
-    const cleared = clearLeftovers();
+    const cleared = clearLeftovers(console.log, arg === '--run' ? process.argv[4] : undefined);
     if (cleared.length === 0) console.log('cluster: nothing left behind');
   } else if (command === 'start') {
     const cluster = await startCluster({ nodes: Number(arg ?? 3) });
@@ -854,7 +902,7 @@ if (import.meta.main) {
     );
     setInterval(() => undefined, 1 << 30);
   } else {
-    console.error('usage: node tools/deploy/cluster.ts start [nodes] | stop');
+    console.error('usage: node tools/deploy/cluster.ts start [nodes] | stop [--run <run id>]');
     process.exitCode = 2;
   }
 }
