@@ -71,8 +71,8 @@ describe.skipIf(missing.length > 0 && !ci)('three simulated Pis', () => {
 
   afterAll(() => {
     if (Object.keys(figures).length > 0) console.log(summary());
-    cluster?.stop();
-  });
+    cluster?.stop(); // removing the nodes' data roots takes a few seconds
+  }, 120_000);
 
   const c = (): Cluster => {
     if (cluster === undefined) throw new Error('the cluster did not start');
