@@ -263,7 +263,7 @@ function writeFreezer(cgroupName: string, state: 'FROZEN' | 'THAWED'): void {
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): boolean {
+function signal(pid: number, sig: NodeJS.Signals | 0): boolean {
   try {
     process.kill(pid, sig);
     return true;
@@ -400,6 +400,16 @@ export function clearLeftovers(log: Log = console.log, onlyRun?: string): string
   return cleared;
 }
 
+/** The pid of a live process whose cluster is up, if any (a run that died leaves only leftovers). */
+function runningOwner(): number | undefined {
+  try {
+    const pid = Number(readFileSync(path.join(clusterNames.baseDir, 'run-id'), 'utf8').split('-')[0]);
+    return pid > 1 && pid !== process.pid && signal(pid, 0) ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function banner(log: Log, text: string): void {
   const rule = '='.repeat(100);
   log(`\n${rule}\n${text}\n${rule}\n`);
@@ -450,6 +460,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   const reasons = clusterPrerequisites();
   if (reasons.length > 0) throw new Error(`cannot start simulated Pis: ${reasons.join('; ')}`);
 
+  const owner = runningOwner();
+  if (owner !== undefined)
+    throw new Error(
+      `simulated Pis of another run (pid ${owner}) are up: let it finish, or stop them with ` +
+        '`node tools/deploy/cluster.ts stop`',
+    );
   clearLeftovers(log);
   const base = clusterNames.baseDir;
   const logDir = path.join(outputDir, 'cluster');
