@@ -17,7 +17,7 @@ const ci = process.env.CI === 'true';
 const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const args = process.argv.slice(2);
 const layersArg = args.find((a) => a.startsWith('--layers='))?.slice('--layers='.length);
-const allLayers = ['tools', 'unit+integration', 'browser', 'docs', 'containers'] as const;
+const allLayers = ['tools', 'unit+integration', 'browser', 'docs', 'containers', 'deployment'] as const;
 type Layer = (typeof allLayers)[number];
 const chosenLayers = new Set<string>(layersArg ? layersArg.split(',') : allLayers);
 const chosenStages = args.filter((a) => !a.startsWith('--'));
@@ -55,11 +55,25 @@ function heading(text: string) {
 }
 
 /** Runs vitest in a folder, with the usual console output plus a JSON report to count tests. */
-function vitest(cwd: string, files: string[], env: Record<string, string>, report: string) {
+function vitest(
+  cwd: string,
+  files: string[],
+  env: Record<string, string>,
+  report: string,
+  extra: string[] = [],
+) {
   rmSync(report, { force: true });
   const run = spawnSync(
     'npx',
-    ['vitest', 'run', ...files, '--reporter=default', '--reporter=json', `--outputFile.json=${report}`],
+    [
+      'vitest',
+      'run',
+      ...files,
+      ...extra,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${report}`,
+    ],
     {
       cwd,
       stdio: 'inherit',
@@ -172,6 +186,36 @@ for (const stage of stages) {
         { STAGE: stage },
         join(reportDir, 'containers.json'),
       ),
+    );
+  });
+}
+
+// The deployment layer, once, for the newest stage: lint, a real run of deployment/pi.yml on this machine's
+// daemon as a one-node swarm, the arm64 image booted under emulation, and a cluster of simulated Pis. One file at a
+// time: they share the daemon, the stage's ports and the swarm.
+const newest = stages.at(-1);
+if (newest !== undefined) {
+  await layer('deployment', newest, async () => {
+    const mayStartDaemon = process.getuid?.() === 0 && (ci || process.env.PIE_START_DOCKER === '1');
+    if (!(await daemonAnswers()) && !mayStartDaemon) {
+      return skipped(
+        'no Docker daemon (start one, or as root set PIE_START_DOCKER=1 to let the tests start it)',
+      );
+    }
+    return fromVitest(
+      vitest(
+        root,
+        [
+          'tools/deploy/lint.test.ts',
+          'tools/deploy/local.test.ts',
+          'tools/deploy/arm64.test.ts',
+          'tools/deploy/multinode.test.ts',
+        ],
+        { STAGE: newest },
+        join(output, 'deployment.json'),
+        ['--no-file-parallelism'],
+      ),
+      '(Ansible on a one-node swarm, arm64 boot, simulated Pis)',
     );
   });
 }

@@ -1,0 +1,101 @@
+/**
+ * The deployment's files, checked by the tools an operator's CI would run, and the play's own refusals:
+ *
+ *   npx vitest run tools/deploy/lint.test.ts        (from the repository root; needs ansible, ansible-lint, yamllint)
+ *
+ * Under CI=true a missing tool is a failure; elsewhere these tests are skipped with the reason.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run, which } from '../containers/docker.ts';
+import { repoRoot } from '../stage/stages.ts';
+
+const root = repoRoot();
+const ci = process.env.CI === 'true';
+const tools = ['ansible-playbook', 'ansible-lint', 'yamllint'];
+const missing = tools.filter((tool) => which(tool) === undefined);
+if (ci && missing.length > 0)
+  throw new Error(
+    `CI=true, but ${missing.join(', ')} not installed (apt-get install ansible ansible-lint yamllint)`,
+  );
+
+const inRoot = {
+  cwd: root,
+  timeoutMs: 300_000,
+  env: { ...process.env, ANSIBLE_NOCOLOR: '1', NO_COLOR: '1' },
+};
+/** What Ansible printed, with its line wrapping undone (its YAML output folds long messages). */
+const output = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`.replace(/\s+/g, ' ');
+
+describe.skipIf(missing.length > 0)(
+  `the deployment's files${missing.length > 0 ? ` (skipped: no ${missing.join(', ')})` : ''}`,
+  { timeout: 300_000 },
+  () => {
+    it('pass yamllint', async () => {
+      const r = await run('yamllint', ['--strict', 'deployment', '.yamllint.yml', '.ansible-lint'], inRoot);
+      expect(r.code, output(r)).toBe(0);
+    });
+
+    it("pass ansible-lint's production profile", async () => {
+      const r = await run(
+        'ansible-lint',
+        ['--profile', 'production', '--nocolor', 'deployment/pi.yml', 'deployment/teardown.yml'],
+        inRoot,
+      );
+      expect(r.code, output(r)).toBe(0);
+      expect(output(r)).toMatch(/Passed with production profile/);
+    });
+
+    it.each(['deployment/pi.yml', 'deployment/teardown.yml'])(
+      '%s passes --syntax-check with either inventory',
+      async (playbook) => {
+        for (const inventory of [[], ['-i', 'deployment/inventory/local.yml']]) {
+          const r = await run('ansible-playbook', ['--syntax-check', ...inventory, playbook], inRoot);
+          expect(r.code, output(r)).toBe(0);
+        }
+      },
+    );
+
+    it('a missing deployment/inventory/pi.yml gets one sentence on what to do, and no Ansible warning', async () => {
+      // The inventory of ansible.cfg is deployment/inventory/; with a pi.yml of one's own there, read the same
+      // folder without it (its groups.yml only).
+      const own = existsSync(path.join(root, 'deployment/inventory/pi.yml'));
+      const r = await run(
+        'ansible-playbook',
+        ['deployment/pi.yml', ...(own ? ['-i', 'deployment/inventory/groups.yml'] : [])],
+        inRoot,
+      );
+      expect(r.code).not.toBe(0);
+      expect(output(r)).toMatch(
+        /copy deployment\/inventory\/pi\.example\.yml to deployment\/inventory\/pi\.yml/,
+      );
+      expect(output(r)).not.toMatch(/\[WARNING\]/);
+    });
+
+    it('an unknown stage is refused with the stages there are', async () => {
+      const r = await run(
+        'ansible-playbook',
+        ['deployment/pi.yml', '-i', 'deployment/inventory/local.yml', '-e', 'stage=demo42'],
+        inRoot,
+      );
+      expect(r.code).not.toBe(0);
+      expect(output(r)).toMatch(/There is no stack file for "demo42"/);
+      expect(output(r)).toMatch(/Stages: demo01, demo02, demo03/);
+    });
+
+    it('a 32-bit Pi is refused before anything is installed, with the OS to flash', async () => {
+      // Extra variables win over gathered facts: this machine plays a Pi with 32-bit Raspberry Pi OS.
+      const r = await run(
+        'ansible-playbook',
+        ['deployment/pi.yml', '-i', 'deployment/inventory/local.yml', '-e', 'ansible_architecture=armv7l'],
+        inRoot,
+      );
+      expect(r.code).not.toBe(0);
+      const text = output(r);
+      expect(text).toMatch(/runs a armv7l OS: Node 24 has no image for 32-bit ARM/);
+      expect(text).toMatch(/Raspberry Pi OS Lite \(64-bit\)/);
+      expect(text).toMatch(/local\s+: ok=\d+\s+changed=0\s+unreachable=0\s+failed=1/);
+    });
+  },
+);
