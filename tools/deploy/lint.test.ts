@@ -5,7 +5,7 @@
  *
  * Under CI=true a missing tool is a failure; elsewhere these tests are skipped with the reason.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, which } from '../containers/docker.ts';
@@ -56,6 +56,33 @@ describe.skipIf(missing.length > 0)(
         }
       },
     );
+
+    it("deployment/README.md's commands are valid as written (plays: --syntax-check; the build: -h)", async () => {
+      const readme = readFileSync(path.join(root, 'deployment/README.md'), 'utf8');
+      const commands = [...readme.matchAll(/^```bash\n([\s\S]*?)^```/gm)]
+        .flatMap((block) => (block[1] ?? '').split('\n'))
+        .map((line) => line.replace(/\s+#.*$/, '').trim())
+        .filter((line) => /^(ansible-playbook|deployment\/build|cp) /.test(line));
+      expect(commands.length).toBeGreaterThan(8);
+      for (const command of commands) {
+        const [program = '', ...words] = command.split(/\s+/).map((w) => w.replace(/^'(.*)'$/, '$1'));
+        if (program === 'cp') {
+          // Copying the example is the operator's step; the example must be where the command says.
+          expect(existsSync(path.join(root, words[0] ?? '')), command).toBe(true);
+          continue;
+        }
+        const args =
+          program === 'ansible-playbook'
+            ? [...words.filter((w) => w !== '--ask-vault-pass'), '--syntax-check']
+            : ['-h'];
+        const r = await run(
+          program === 'ansible-playbook' ? program : path.join(root, program),
+          args,
+          inRoot,
+        );
+        expect(r.code, `${command}\n${output(r)}`).toBe(0);
+      }
+    });
 
     it('a missing deployment/inventory/pi.yml gets one sentence on what to do, and no Ansible warning', async () => {
       // The inventory of ansible.cfg is deployment/inventory/; with a pi.yml of one's own there, read the same
