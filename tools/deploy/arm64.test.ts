@@ -16,12 +16,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDaemon, run } from '../containers/docker.ts';
 import { ensureImage, platformImageName } from '../containers/standins.ts';
+import { existingStages, repoRoot } from '../stage/stages.ts';
 import { arm64Host, buildStage } from './images.ts';
 
 const ci = process.env.CI === 'true';
 const root = process.getuid?.() === 0;
 const platform = 'linux/arm64';
-const stage = 'demo03';
+const stage = process.env.STAGE ?? existingStages(repoRoot()).at(-1) ?? 'demo03';
 const name = `pie-arm64-${process.pid}`;
 const image = `pie-arm64/${stage}:${process.pid}`;
 const etcdImage = 'quay.io/coreos/etcd:v3.5.21';

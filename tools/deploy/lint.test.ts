@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, which } from '../containers/docker.ts';
-import { repoRoot } from '../stage/stages.ts';
+import { existingStages, repoRoot } from '../stage/stages.ts';
 
 const root = repoRoot();
 const ci = process.env.CI === 'true';
@@ -108,7 +108,17 @@ describe.skipIf(missing.length > 0)(
       );
       expect(r.code).not.toBe(0);
       expect(output(r)).toMatch(/There is no stack file for "demo42"/);
-      expect(output(r)).toMatch(/Stages: demo01, demo02, demo03/);
+      expect(output(r)).toContain(`Stages: ${existingStages(root).join(', ')}`);
+    });
+
+    it('a 32-bit OS on a 64-bit kernel (a Pi 4 or 5) is refused too', async () => {
+      const r = await run(
+        'ansible-playbook',
+        ['deployment/pi.yml', '-i', 'deployment/inventory/local.yml', '-e', 'ansible_userspace_bits=32'],
+        inRoot,
+      );
+      expect(r.code).not.toBe(0);
+      expect(output(r)).toMatch(/runs a 32-bit OS: Node 24 has no image for 32-bit ARM/);
     });
 
     it('a 32-bit Pi is refused before anything is installed, with the OS to flash', async () => {

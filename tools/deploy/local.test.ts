@@ -12,7 +12,7 @@
  * Upstream images the Pis would pull (etcd, registry:2) are stand-ins here, built and announced by the harness.
  * The whole output of each run is kept in .test-output/deployment/.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -91,8 +91,16 @@ beforeAll(async () => {
 afterAll(async () => {
   // Whatever happened above: leave no stack, registry, etcd or swarm behind.
   if (!ready.ok) return;
-  const r = await play('deployment/teardown.yml', 'teardown-cluster', { scope: 'cluster' });
-  if (r.code !== 0) console.error(`teardown -e scope=cluster failed:\n${failures(r)}`);
+  const r = await play('deployment/teardown.yml', 'teardown-after-all', { scope: 'cluster' });
+  if (r.code !== 0) {
+    // The play could not clean up: remove by hand what it makes on this machine.
+    console.error(`teardown -e scope=cluster failed, removing by hand:\n${failures(r)}`);
+    await docker(['swarm', 'leave', '--force']);
+    await docker(['rm', '--force', 'pie-registry']);
+    await docker(['volume', 'rm', '--force', 'pie-registry', 'pie-etcd_etcd-data']);
+    rmSync('/opt/pie', { recursive: true, force: true });
+    rmSync('/etc/docker/certs.d/127.0.0.1:5000', { recursive: true, force: true });
+  }
   console.log(`[deployment] local run timings (s): ${JSON.stringify(timings)}`);
 }, minutes(5));
 
@@ -193,6 +201,10 @@ describe(
         'inactive',
       );
       expect((await docker(['ps', '-a', '--filter', 'name=pie-registry', '-q'])).stdout.trim()).toBe('');
+      const volumes = (await docker(['volume', 'ls', '--quiet'])).stdout.split('\n');
+      expect(volumes.filter((v) => v === 'pie-registry' || v.startsWith('pie-etcd_'))).toEqual([]);
+      expect(existsSync('/opt/pie')).toBe(false);
+      expect(existsSync('/etc/docker/certs.d/127.0.0.1:5000')).toBe(false);
     });
   },
 );

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonAnswers, errorLines, run, which } from '../containers/docker.ts';
 import { createBook } from '../containers/smoke.ts';
 import { waitFor } from '../lib/wait.ts';
-import { repoRoot } from '../stage/stages.ts';
+import { existingStages, repoRoot } from '../stage/stages.ts';
 import { type Cluster, type ClusterNode, clusterPrerequisites, startCluster } from './cluster.ts';
 
 const ci = process.env.CI === 'true';
@@ -26,7 +26,7 @@ const root = repoRoot();
 const deployment = process.env.PIE_DEPLOYMENT_DIR ?? path.join(root, 'deployment');
 const playbook = path.join(deployment, 'pi.yml');
 const teardown = path.join(deployment, 'teardown.yml');
-const stage = 'demo03';
+const stage = process.env.STAGE ?? existingStages(root).at(-1) ?? 'demo03';
 const stack = 'pie';
 const front = '10.77.0.11';
 
@@ -121,6 +121,23 @@ describe.skipIf(missing.length > 0 && !ci)('three simulated Pis', () => {
         .map((l) => l.trim())
         .join(' | ');
     expect(play.code, fatalLines(play.stdout) || errorLines(play)).toBe(0);
+
+    // -- a second run changes nothing on any node (joins, labels, the registry, the image copy)
+    const again = await run('ansible-playbook', [playbook, '-i', cl.inventoryFile, '-e', `stage=${stage}`], {
+      cwd: root,
+      timeoutMs: 1_500_000,
+      env: { ...process.env, ANSIBLE_FORCE_COLOR: '0' },
+    });
+    const changedAgain = [...(again.stdout.split('PLAY RECAP')[1] ?? '').matchAll(/changed=(\d+)/g)].map(
+      (m) => Number(m[1]),
+    );
+    figures['second run'] = `exit ${again.code} in ${secs(again.ms)}, changed=${changedAgain.join('/')}`;
+    expect(again.code, fatalLines(again.stdout) || errorLines(again)).toBe(0);
+    expect(changedAgain.length).toBeGreaterThan(0);
+    expect(
+      changedAgain.every((n) => n === 0),
+      figures['second run'],
+    ).toBe(true);
 
     // -- the storefront on the front node, from this machine
     const page = await waitFor(
