@@ -54,16 +54,28 @@ export async function startLocalStage(
     }
   };
   process.once('exit', killGroup);
-  let output = '';
+  // The output as chunks, joined only when asked for: a busy stage prints thousands of lines a second, and
+  // copying one growing string per chunk would cost the machine being measured more than the stage's own logging.
+  const chunks: string[] = [];
+  let length = 0;
+  let tail = '';
   let readyAt: number | undefined;
   const limit = options.outputLimit ?? Infinity;
   const collect = (chunk: Buffer) => {
-    const tail = output.slice(-100);
-    output += chunk;
+    const text = String(chunk);
     // Noted as the line arrives, so the time does not depend on how often the wait below looks.
-    if (readyAt === undefined && (tail + String(chunk)).includes('services ready in'))
-      readyAt = performance.now();
-    if (output.length > limit) output = output.slice(-limit);
+    if (readyAt === undefined) {
+      if ((tail + text).includes('services ready in')) readyAt = performance.now();
+      tail = text.slice(-100);
+    }
+    chunks.push(text);
+    length += text.length;
+    while (length - (chunks[0]?.length ?? 0) >= limit && chunks.length > 1)
+      length -= chunks.shift()?.length ?? 0;
+  };
+  const output = () => {
+    const all = chunks.join('');
+    return all.length > limit ? all.slice(-limit) : all;
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
@@ -91,18 +103,18 @@ export async function startLocalStage(
       reject(err);
     };
     const timer = setTimeout(
-      () => settle(new Error(`the stage was not ready within ${timeoutMs} ms:\n${output}`)),
+      () => settle(new Error(`the stage was not ready within ${timeoutMs} ms:\n${output()}`)),
       timeoutMs,
     );
     const watch = setInterval(() => readyAt !== undefined && settle(), 20);
     child.once('exit', (code) =>
-      settle(new Error(`the stage exited (${code}) before it was ready:\n${output}`)),
+      settle(new Error(`the stage exited (${code}) before it was ready:\n${output()}`)),
     );
   });
   return {
     child,
     readyAfterMs: Math.round((readyAt ?? performance.now()) - started),
-    output: () => output,
+    output,
     stop,
   };
 }
