@@ -117,6 +117,13 @@ const fromVitest = (r: ReturnType<typeof vitest>, note = '') => ({
 
 const skipped = (note: string) => ({ result: 'skipped' as const, passed: 0, failed: 0, note });
 
+/** A skipped outcome when no Docker daemon answers and the tests may not start one (root under CI, or asked to). */
+async function dockerMissing() {
+  const mayStartDaemon = process.getuid?.() === 0 && (ci || process.env.PIE_START_DOCKER === '1');
+  if ((await daemonAnswers()) || mayStartDaemon) return undefined;
+  return skipped('no Docker daemon (start one, or as root set PIE_START_DOCKER=1 to let the tests start it)');
+}
+
 const output = join(root, '.test-output');
 mkdirSync(output, { recursive: true });
 
@@ -173,12 +180,8 @@ for (const stage of stages) {
   await running?.stop();
 
   await layer('containers', stage, async () => {
-    const mayStartDaemon = process.getuid?.() === 0 && (ci || process.env.PIE_START_DOCKER === '1');
-    if (!(await daemonAnswers()) && !mayStartDaemon) {
-      return skipped(
-        'no Docker daemon (start one, or as root set PIE_START_DOCKER=1 to let the tests start it)',
-      );
-    }
+    const noDocker = await dockerMissing();
+    if (noDocker) return noDocker;
     return fromVitest(
       vitest(
         root,
@@ -196,12 +199,8 @@ for (const stage of stages) {
 const newest = stages.at(-1);
 if (newest !== undefined) {
   await layer('deployment', newest, async () => {
-    const mayStartDaemon = process.getuid?.() === 0 && (ci || process.env.PIE_START_DOCKER === '1');
-    if (!(await daemonAnswers()) && !mayStartDaemon) {
-      return skipped(
-        'no Docker daemon (start one, or as root set PIE_START_DOCKER=1 to let the tests start it)',
-      );
-    }
+    const noDocker = await dockerMissing();
+    if (noDocker) return noDocker;
     return fromVitest(
       vitest(
         root,

@@ -25,6 +25,13 @@ const inRoot = {
   timeoutMs: 300_000,
   env: { ...process.env, ANSIBLE_NOCOLOR: '1', NO_COLOR: '1' },
 };
+/** deployment/pi.yml on this machine's one-node inventory, with one extra variable. */
+const playOnThisMachine = (extraVar: string) =>
+  run(
+    'ansible-playbook',
+    ['deployment/pi.yml', '-i', 'deployment/inventory/local.yml', '-e', extraVar],
+    inRoot,
+  );
 /** What Ansible printed, with its line wrapping undone (its YAML output folds long messages). */
 const output = (r: { stdout: string; stderr: string }) => `${r.stdout}\n${r.stderr}`.replace(/\s+/g, ' ');
 
@@ -101,33 +108,21 @@ describe.skipIf(missing.length > 0)(
     });
 
     it('an unknown stage is refused with the stages there are', async () => {
-      const r = await run(
-        'ansible-playbook',
-        ['deployment/pi.yml', '-i', 'deployment/inventory/local.yml', '-e', 'stage=demo42'],
-        inRoot,
-      );
+      const r = await playOnThisMachine('stage=demo42');
       expect(r.code).not.toBe(0);
       expect(output(r)).toMatch(/There is no stack file for "demo42"/);
       expect(output(r)).toContain(`Stages: ${existingStages(root).join(', ')}`);
     });
 
     it('a 32-bit OS on a 64-bit kernel (a Pi 4 or 5) is refused too', async () => {
-      const r = await run(
-        'ansible-playbook',
-        ['deployment/pi.yml', '-i', 'deployment/inventory/local.yml', '-e', 'ansible_userspace_bits=32'],
-        inRoot,
-      );
+      const r = await playOnThisMachine('ansible_userspace_bits=32');
       expect(r.code).not.toBe(0);
       expect(output(r)).toMatch(/runs a 32-bit OS: Node 24 has no image for 32-bit ARM/);
     });
 
     it('a 32-bit Pi is refused before anything is installed, with the OS to flash', async () => {
       // Extra variables win over gathered facts: this machine plays a Pi with 32-bit Raspberry Pi OS.
-      const r = await run(
-        'ansible-playbook',
-        ['deployment/pi.yml', '-i', 'deployment/inventory/local.yml', '-e', 'ansible_architecture=armv7l'],
-        inRoot,
-      );
+      const r = await playOnThisMachine('ansible_architecture=armv7l');
       expect(r.code).not.toBe(0);
       const text = output(r);
       expect(text).toMatch(/runs a armv7l OS: Node 24 has no image for 32-bit ARM/);
