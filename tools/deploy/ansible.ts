@@ -56,7 +56,8 @@ export function parseRecap(output: string): { text: string; hosts: Record<string
 
 export interface PlaybookOptions {
   inventory?: string;
-  extraVars?: Record<string, string>;
+  /** `-e name=value`; a list goes as JSON, so that Ansible reads a list. */
+  extraVars?: Record<string, string | string[]>;
   /** Where the whole output goes (created). */
   logFile: string;
   /** Called for each line Ansible prints that names a play, a task or a failure (progress for the test's output). */
@@ -69,7 +70,8 @@ export function runPlaybook(playbook: string, options: PlaybookOptions): Promise
   const root = repoRoot();
   const args = [playbook];
   if (options.inventory !== undefined) args.push('-i', options.inventory);
-  for (const [key, value] of Object.entries(options.extraVars ?? {})) args.push('-e', `${key}=${value}`);
+  for (const [key, value] of Object.entries(options.extraVars ?? {}))
+    args.push('-e', Array.isArray(value) ? JSON.stringify({ [key]: value }) : `${key}=${value}`);
   mkdirSync(path.dirname(options.logFile), { recursive: true });
   const log = createWriteStream(options.logFile);
   log.write(`$ ansible-playbook ${args.join(' ')}\n`);

@@ -19,9 +19,9 @@ import { parse as parseYaml } from 'yaml';
 import { waitPortsFree } from '../containers/compose.ts';
 import { ensureDaemon, outputDir, run } from '../containers/docker.ts';
 import { createBook, type Published, smoke } from '../containers/smoke.ts';
-import { ensureImage } from '../containers/standins.ts';
 import { existingStages, repoRoot } from '../stage/stages.ts';
 import { type PlaybookRun, failures, runPlaybook, total } from './ansible.ts';
+import { provideUpstreamImages } from './upstream.ts';
 
 const root = repoRoot();
 const ci = process.env.CI === 'true';
@@ -46,7 +46,7 @@ const docker = (args: string[]) => run('docker', args, { timeoutMs: 120_000 });
 const play = (playbook: string, name: string, extraVars: Record<string, string> = {}) =>
   runPlaybook(playbook, {
     inventory,
-    extraVars: { stage, ...extraVars },
+    extraVars: { stage, ...(leftOut.length > 0 && { pie_left_out: leftOut }), ...extraVars },
     logFile: path.join(logDir, `${name}.log`),
     progress: (line) => {
       if (/^PLAY \[|^fatal|^failed/.test(line)) log(line);
@@ -59,6 +59,8 @@ const stageServices = async () =>
     .filter((name) => name.startsWith('pie_'));
 
 let ready: { ok: true } | { ok: false; reason: string } = { ok: false, reason: 'not prepared' };
+/** Services of the stack with no image on this machine: the play leaves them out. */
+let leftOut: string[] = [];
 const timings: Record<string, number> = {};
 
 beforeAll(async () => {
@@ -77,13 +79,12 @@ beforeAll(async () => {
     return;
   }
   // What the Pis pull from Docker Hub and quay.io: stand-ins here where the upstream images cannot be pulled.
-  for (const image of ['registry:2', 'quay.io/coreos/etcd:v3.5.21']) {
-    const outcome = await ensureImage(image, { usedBy: ['deployment/pi.yml'], log });
-    if (outcome.kind === 'missing') {
-      ready = { ok: false, reason: `${image}: ${outcome.reason}` };
-      return;
-    }
+  const upstream = await provideUpstreamImages(stackFile, log);
+  if (!upstream.ok) {
+    ready = { ok: false, reason: upstream.reason };
+    return;
   }
+  leftOut = upstream.leftOut;
   await waitPortsFree([...Object.values(published).filter((p) => p !== undefined), 5000], 60_000);
   ready = { ok: true };
 }, minutes(10));

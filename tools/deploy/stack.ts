@@ -12,11 +12,15 @@
  *   `${PIE_ETCD_ENDPOINTS}`; `ADVERTISE_HOST: auto` becomes `auto:<the overlay network's subnet>`, since a swarm
  *   task also has an address on docker_gwbridge;
  * - every service joins only the external overlay network `pie`, with `endpoint_mode: dnsrr` (the services balance
- *   their calls themselves); published ports become host-mode ports of the front node, one replica each.
+ *   their calls themselves); published ports become host-mode ports of the front node, one replica each;
+ * - a read-only bind mount of the stage's files (`./infra/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro`, a
+ *   folder too) becomes Swarm configs, one per file, read from the same path relative to the stack file (the play
+ *   copies the stage's files beside it). A config cannot change, so its name carries a hash of its content.
  * Anything else in the compose file that this file does not know is an error, not silently carried or dropped.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { Document, isMap, isScalar, isSeq, parseDocument, type YAMLMap } from 'yaml';
@@ -33,6 +37,10 @@ export interface StackOptions {
   etcdService?: string;
   /** The node label constraint of the front node, where the published ports are. */
   frontConstraint?: string;
+  /** The folder of the compose file, where its bind mounts' files are; the stage's folder by default. */
+  composeDir?: string;
+  /** Where the stack file is written, for the configs' paths relative to it; deployment/stacks by default. */
+  stackDir?: string;
 }
 
 const defaults = {
@@ -40,7 +48,18 @@ const defaults = {
   subnet: '10.20.0.0/16',
   etcdService: 'etcd',
   frontConstraint: 'node.labels.pie.front == true',
-} satisfies Omit<Required<StackOptions>, 'source'>;
+} satisfies Omit<Required<StackOptions>, 'source' | 'composeDir' | 'stackDir'>;
+
+type Options = typeof defaults & StackOptions & { composeDir: string; stackDir: string };
+
+function resolved(options: StackOptions): Options {
+  return {
+    ...defaults,
+    composeDir: join(root, dirname(options.source)),
+    stackDir: join(root, 'deployment/stacks'),
+    ...options,
+  };
+}
 
 /**
  * Compose file format 3.8: `docker stack deploy` of Docker 20.10 (Debian's docker.io, on the Pis) refuses a file
@@ -75,6 +94,7 @@ export interface StackService {
   stop_signal?: string;
   ports?: StackPort[];
   networks: string[];
+  configs?: StackConfigUse[];
   deploy: {
     endpoint_mode: 'dnsrr';
     replicas: number;
@@ -86,10 +106,18 @@ export interface StackService {
   };
 }
 
+/** A config mounted into a service's containers, read-only. */
+export interface StackConfigUse {
+  source: string;
+  target: string;
+  mode: number;
+}
+
 export interface Stack {
   version: string;
   services: Record<string, StackService>;
   networks: Record<string, { external: true }>;
+  configs?: Record<string, { file: string }>;
 }
 
 export class StackError extends Error {}
@@ -108,7 +136,7 @@ const CARRIED = [
 /** Service keys dropped: Swarm ignores or rejects them, or the stack sets its own (networks). */
 const DROPPED = new Set(['build', 'container_name', 'depends_on', 'networks']);
 /** Service keys translated below. */
-const TRANSLATED = new Set(['image', 'environment', 'restart', 'ports', 'deploy']);
+const TRANSLATED = new Set(['image', 'environment', 'restart', 'ports', 'deploy', 'volumes']);
 /** Keys of a service's `deploy` carried as they are; the stack sets the rest. */
 const DEPLOY_CARRIED = ['resources', 'labels'] as const;
 
@@ -175,7 +203,59 @@ export function hostPort(port: unknown, where = 'ports'): StackPort {
   return { target: t, published: p, protocol, mode: 'host' };
 }
 
-function deriveService(name: string, service: Obj, o: Required<StackOptions>): StackService {
+/** Every file under `path` (itself, when it is a file), relative to it, in order. */
+function filesUnder(path: string): string[] {
+  if (!statSync(path).isDirectory()) return [''];
+  return readdirSync(path, { recursive: true, encoding: 'utf8' })
+    .filter((file) => statSync(join(path, file)).isFile())
+    .map((file) => file.split('\\').join('/'))
+    .sort();
+}
+
+/**
+ * The read-only bind mounts of a service as configs: one per file, named after its path and a hash of its
+ * content. Anything else (a named volume, a writable mount, a path outside the stage) has no place on a swarm.
+ */
+function configsOf(
+  volumes: unknown,
+  where: string,
+  o: Options,
+): { uses: StackConfigUse[]; configs: Record<string, { file: string }> } {
+  if (!Array.isArray(volumes)) throw new StackError(`${where} must be a list`);
+  const uses: StackConfigUse[] = [];
+  const configs: Record<string, { file: string }> = {};
+  volumes.forEach((volume, i) => {
+    const match = typeof volume === 'string' ? /^(\.\/[^:]+):(\/[^:]+):ro$/.exec(volume) : null;
+    if (match === null)
+      throw new StackError(
+        `${where}[${i}]: ${JSON.stringify(volume)} is not a read-only mount of the stage's files ("./path:/target:ro"), which the stack makes configs of`,
+      );
+    const [, from = '', to = ''] = match;
+    const path = join(o.composeDir, from);
+    if (!existsSync(path)) throw new StackError(`${where}[${i}]: ${from} does not exist`);
+    for (const file of filesUnder(path)) {
+      const content = readFileSync(join(path, file));
+      const hash = createHash('sha256').update(content).digest('hex').slice(0, 10);
+      const inStage = posix.join(from, file).replace(/^\.\//, '');
+      // Its folder and name (a config's name, with the stack's prefix, must stay short), then the hash.
+      const key = `${inStage
+        .split('/')
+        .slice(-2)
+        .join('-')
+        .replace(/[^A-Za-z0-9]+/g, '-')}-${hash}`;
+      configs[key] = { file: relative(o.stackDir, join(path, file)).split('\\').join('/') };
+      uses.push({ source: key, target: file === '' ? to : posix.join(to, file), mode: 0o444 });
+    }
+  });
+  return { uses, configs };
+}
+
+function deriveService(
+  name: string,
+  service: Obj,
+  o: Options,
+  configs: Record<string, { file: string }>,
+): StackService {
   const where = `services.${name}`;
   for (const key of Object.keys(service)) {
     if (!DROPPED.has(key) && !TRANSLATED.has(key) && !(CARRIED as readonly string[]).includes(key))
@@ -208,6 +288,11 @@ function deriveService(name: string, service: Obj, o: Required<StackOptions>): S
   const ports = ((service.ports ?? []) as unknown[]).map((port, i) => hostPort(port, `${where}.ports[${i}]`));
   if (ports.length > 0) out.ports = ports;
   out.networks = [o.network];
+  if (service.volumes !== undefined) {
+    const mounted = configsOf(service.volumes, `${where}.volumes`, o);
+    out.configs = mounted.uses;
+    Object.assign(configs, mounted.configs);
+  }
 
   const composeDeploy = service.deploy ?? {};
   if (!isMapping(composeDeploy)) throw new StackError(`${where}.deploy must be a map`);
@@ -237,7 +322,7 @@ function deriveService(name: string, service: Obj, o: Required<StackOptions>): S
 
 /** The Swarm stack of a compose file (parsed, YAML merge keys resolved): see the comment at the top. */
 export function deriveStack(compose: object, options: StackOptions): Stack {
-  const o = { ...defaults, ...options };
+  const o = resolved(options);
   const file = compose as Obj;
   for (const key of Object.keys(file)) {
     if (key !== 'services' && !key.startsWith('x-'))
@@ -246,13 +331,19 @@ export function deriveStack(compose: object, options: StackOptions): Stack {
   if (!isMapping(file.services) || Object.keys(file.services).length === 0)
     throw new StackError(`${options.source}: no services`);
   const services: Record<string, StackService> = {};
+  const configs: Record<string, { file: string }> = {};
   for (const [name, service] of Object.entries(file.services)) {
     if (name === o.etcdService) continue;
     if (!isMapping(service)) throw new StackError(`services.${name} must be a map`);
-    services[name] = deriveService(name, service, o);
+    services[name] = deriveService(name, service, o, configs);
   }
   if (Object.keys(services).length === 0) throw new StackError(`${options.source}: no service but etcd`);
-  return { version: STACK_VERSION, services, networks: { [o.network]: { external: true } } };
+  return {
+    version: STACK_VERSION,
+    services,
+    networks: { [o.network]: { external: true } },
+    ...(Object.keys(configs).length > 0 && { configs }),
+  };
 }
 
 /** A compose file's text as Compose reads it: YAML merge keys (`<<: *service`) resolved, and no YAML errors. */
@@ -266,7 +357,7 @@ export const readCompose = (file: string): object => parseCompose(readFileSync(f
 
 /** The stack as YAML, with the comments an operator reads it by (not yet formatted: see `renderStack`). */
 export function serialiseStack(stack: Stack, options: StackOptions): string {
-  const o = { ...defaults, ...options };
+  const o = resolved(options);
   const doc = new Document(stack);
   const stage = /^(demo\d+)\//.exec(options.source)?.[1] ?? 'the stage';
   doc.commentBefore = [
@@ -286,7 +377,12 @@ export function serialiseStack(stack: Stack, options: StackOptions): string {
     `   - every service on the external overlay network ${o.network} only, endpoint_mode dnsrr: a name resolves to`,
     '     every task, and the services balance their calls themselves (no virtual IP);',
     '   - published ports are host-mode ports of the front node (node label pie.front=true), one replica each;',
-    '   - no depends_on (Swarm has no start order), no container_name; restart is deploy.restart_policy.',
+    `   - no depends_on (Swarm has no start order), no container_name; restart is deploy.restart_policy${stack.configs ? ';' : '.'}`,
+    ...(stack.configs
+      ? [
+          "   - the stage's files a service mounts are configs, one per file, named with a hash of its content.",
+        ]
+      : []),
   ].join('\n');
   const services = doc.get('services') as YAMLMap;
   for (const pair of services.items) {
@@ -315,6 +411,11 @@ export function serialiseStack(stack: Stack, options: StackOptions): string {
   if (isScalar(networksKey)) {
     networksKey.spaceBefore = true;
     networksKey.commentBefore = ` The cluster's overlay network (subnet ${o.subnet}), made by deployment/pi.yml; the cluster's etcd is on it too.`;
+  }
+  const configsKey = networks.items.find((pair) => isScalar(pair.key) && pair.key.value === 'configs')?.key;
+  if (isScalar(configsKey)) {
+    configsKey.spaceBefore = true;
+    configsKey.commentBefore = ` The stage's files, at the same path relative to this file: deployment/pi.yml copies them beside it.`;
   }
   const servicesKey = networks.items.find((pair) => isScalar(pair.key) && pair.key.value === 'services')?.key;
   if (isScalar(servicesKey)) servicesKey.spaceBefore = true;
