@@ -225,10 +225,11 @@ function configsOf(
   const uses: StackConfigUse[] = [];
   const configs: Record<string, { file: string }> = {};
   volumes.forEach((volume, i) => {
-    const match = typeof volume === 'string' ? /^(\.\/[^:]+):(\/[^:]+):ro$/.exec(volume) : null;
+    // Only the stage's infra/ folder: that is what the play copies beside the stack file.
+    const match = typeof volume === 'string' ? /^(\.\/infra\/[^:]+):(\/[^:]+):ro$/.exec(volume) : null;
     if (match === null)
       throw new StackError(
-        `${where}[${i}]: ${JSON.stringify(volume)} is not a read-only mount of the stage's files ("./path:/target:ro"), which the stack makes configs of`,
+        `${where}[${i}]: ${JSON.stringify(volume)} is not a read-only mount of the stage's infra/ files ("./infra/path:/target:ro"), which the stack makes configs of`,
       );
     const [, from = '', to = ''] = match;
     const path = join(o.composeDir, from);

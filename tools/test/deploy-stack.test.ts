@@ -2,7 +2,15 @@
 // compose files, then every stage's file: up to date, valid to the Compose Specification schema, and read without
 // a complaint by the docker CLIs of this machine (Docker 20.10, the Pis' Debian docker.io, and newer ones).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -230,6 +238,50 @@ services:
     expect(() => hostPort(port)).toThrow(message);
   });
 
+  it("makes configs of read-only mounts of the stage's infra/ files, one per file, named by content", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-configs-'));
+    try {
+      mkdirSync(join(dir, 'infra/grafana/dashboards'), { recursive: true });
+      writeFileSync(join(dir, 'infra/alerts.yml'), 'groups: []\n');
+      writeFileSync(join(dir, 'infra/grafana/dashboards/a.json'), '{}');
+      writeFileSync(join(dir, 'infra/grafana/dashboards/b.json'), '{"b":1}');
+      const options = { composeDir: dir, stackDir: join(dir, 'deployment/stacks') };
+      const stack = derive(
+        'services:\n  p:\n    image: x\n    volumes:\n      - ./infra/alerts.yml:/etc/p/alerts.yml:ro\n      - ./infra/grafana/dashboards:/d:ro\n',
+        options,
+      );
+      const uses = stack.services.p?.configs ?? [];
+      expect(uses.map((u) => [u.target, u.mode])).toEqual([
+        ['/etc/p/alerts.yml', 0o444],
+        ['/d/a.json', 0o444],
+        ['/d/b.json', 0o444],
+      ]);
+      expect(uses.map((u) => stack.configs?.[u.source]?.file)).toEqual([
+        '../../infra/alerts.yml',
+        '../../infra/grafana/dashboards/a.json',
+        '../../infra/grafana/dashboards/b.json',
+      ]);
+      // A changed file is a new config (a config cannot change); an unchanged one keeps its name.
+      writeFileSync(join(dir, 'infra/grafana/dashboards/b.json'), '{"b":2}');
+      const again = derive(
+        'services:\n  p:\n    image: x\n    volumes:\n      - ./infra/alerts.yml:/etc/p/alerts.yml:ro\n      - ./infra/grafana/dashboards:/d:ro\n',
+        options,
+      ).services.p?.configs?.map((u) => u.source);
+      expect(again?.[0]).toBe(uses[0]?.source);
+      expect(again?.[2]).not.toBe(uses[2]?.source);
+      for (const volume of [
+        './infra/alerts.yml:/etc/p/alerts.yml',
+        './other.yml:/o.yml:ro',
+        'data:/var/lib/p',
+      ])
+        expect(() => derive(`services:\n  p:\n    image: x\n    volumes: ['${volume}']\n`, options)).toThrow(
+          /read-only mount of the stage's infra\/ files/,
+        );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses what it does not know instead of carrying or dropping it unsaid', () => {
     expect(() => derive('services: { a: { image: x, privileged: true } }')).toThrow(
       /services\.a\.privileged: not known to tools\/deploy\/stack\.ts/,
@@ -378,6 +430,9 @@ describe('deployment/stacks', () => {
     const file = join(root, stackFile);
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     const written = parseYaml(text) as Stack;
+    /** The services the stage's image runs (built in its compose file), as opposed to Prometheus, Grafana. */
+    const composed = readCompose(join(root, source)) as { services: Record<string, { build?: unknown }> };
+    const own = (name: string) => composed.services[name]?.build !== undefined;
 
     it(`is what \`npm run stack\` derives from ${source} now`, async () => {
       expect(text, `${stackFile} is stale: run \`npm run stack\``).toBe(
@@ -386,12 +441,12 @@ describe('deployment/stacks', () => {
     });
 
     it('runs the stage image from the cluster registry, the cluster etcd, on pie only', () => {
-      const services = Object.values(written.services);
-      expect(services.length).toBeGreaterThan(0);
+      expect(Object.keys(written.services).length).toBeGreaterThan(0);
       expect(Object.keys(written.services)).not.toContain('etcd');
       expect(text).not.toMatch(/\/\/etcd:/);
-      for (const s of services) {
-        expect(s.image).toBe(`\${PIE_REGISTRY}/microservice-pie/${stage}:\${PIE_IMAGE_TAG}`);
+      for (const [name, s] of Object.entries(written.services)) {
+        if (own(name)) expect(s.image).toBe(`\${PIE_REGISTRY}/microservice-pie/${stage}:\${PIE_IMAGE_TAG}`);
+        else expect(s.image).not.toContain('${');
         expect(s.networks).toEqual(['pie']);
         expect(s.deploy.endpoint_mode).toBe('dnsrr');
         if (s.environment && 'ETCD_ENDPOINTS' in s.environment)
@@ -418,7 +473,7 @@ describe('deployment/stacks', () => {
         const config = parseYaml(r.stdout) as Stack;
         expect(Object.keys(config.services).sort()).toEqual(Object.keys(written.services).sort());
         for (const [name, s] of Object.entries(config.services)) {
-          expect(s.image).toBe(`10.77.0.11:5000/microservice-pie/${stage}:test-tag`);
+          if (own(name)) expect(s.image).toBe(`10.77.0.11:5000/microservice-pie/${stage}:test-tag`);
           expect(s.deploy.endpoint_mode).toBe('dnsrr');
           expect(s.ports ?? []).toEqual(written.services[name]?.ports ?? []);
           if (s.environment && 'ETCD_ENDPOINTS' in s.environment)

@@ -62,21 +62,40 @@ const retries = new Counter({
 
 const knownMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
 
-/** Times every request, labelled once it is answered, when the route that matched it is known. */
+/**
+ * Times every request, labelled once it is over, when the route that matched it is known. On 'close', not
+ * 'finish': a request whose client went away before the answer (a caller's timeout: the slowest ones) is
+ * counted too, with the status 499 (nginx's "client closed request").
+ */
 export const observeRequests: RequestHandler = (req, res, next) => {
   const start = performance.now();
-  res.once('finish', () => {
+  res.once('close', () => {
     serverDuration.observe(
       {
         http_request_method: knownMethods.has(req.method) ? req.method : '_OTHER',
         http_route: req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched',
-        http_response_status_code: res.statusCode,
+        http_response_status_code: res.writableFinished ? res.statusCode : 499,
       },
       (performance.now() - start) / 1000,
     );
   });
   next();
 };
+
+const outcomes = ['ok', 'server-error', 'refused', 'timed-out', 'connection-lost', 'not-json', 'failed'];
+/** Long enough for Prometheus to scrape the last calls to an instance that left (it scrapes every 5 s). */
+const forgetAfterMs = 60_000;
+
+/**
+ * An instance left the registry: its series go a minute later, so that instances coming and going (a new
+ * container id for every restart) do not pile up series for as long as the caller runs.
+ */
+export function instanceLeft(peerService: string, peerInstance: string): void {
+  setTimeout(() => {
+    for (const outcome of outcomes)
+      clientDuration.remove({ peer_service: peerService, peer_instance: peerInstance, outcome });
+  }, forgetAfterMs).unref();
+}
 
 /** Starts timing one call to an instance; the function returned ends it with how it went. */
 export function timeCall(peerService: string, peerInstance: string): (outcome: string) => void {

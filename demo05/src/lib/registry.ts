@@ -3,7 +3,7 @@ import type { ServiceConfig } from './config.js';
 import { Etcd, type KeyValue, type WatchEvent } from './etcd.js';
 import type { HealthCheck } from './health.js';
 import type { Logger } from './log.js';
-import { forgetView, watchView } from './metrics.js';
+import { forgetView, instanceLeft, watchView } from './metrics.js';
 import { stage } from './stage.js';
 
 /**
@@ -210,6 +210,7 @@ export class ServiceView {
     for (const event of events) {
       if (event.type === 'put') this.put(event.kv);
       else if (this.byKey.delete(event.kv.key)) {
+        instanceLeft(this.service, event.kv.key.slice(this.prefix.length));
         this.log.info({ dependency: this.service, key: event.kv.key }, 'instance left');
       }
       this.revision = Math.max(this.revision, event.kv.modRevision);

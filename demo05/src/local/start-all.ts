@@ -94,11 +94,23 @@ const ports: [string, number][] = [
   ...serviceNames.map((name): [string, number] => [name, defaultPorts[name]]),
   ...localEtcdPorts(etcdUrl).map((port): [string, number] => ['etcd', port]),
 ];
-const withPrometheus = prometheusInstalled();
-if (withPrometheus) ports.push(['prometheus', localPrometheusPort]);
-else console.error(howToInstallPrometheus);
-const grafanaFound = withPrometheus ? findGrafana() : undefined;
-if (grafanaFound) ports.push(['grafana', localGrafanaPort]);
+// The monitoring is optional: not installed, or its port taken (a system Prometheus, say), the store runs
+// without it, and the runner says why.
+let withPrometheus = prometheusInstalled();
+if (!withPrometheus) console.error(howToInstallPrometheus);
+else if (!(await portIsFree(localPrometheusPort))) {
+  console.error(
+    `port ${localPrometheusPort} is taken (another Prometheus?): the stage runs without its monitoring`,
+  );
+  withPrometheus = false;
+}
+let grafanaFound = withPrometheus ? findGrafana() : undefined;
+if (grafanaFound && !(await portIsFree(localGrafanaPort))) {
+  console.error(
+    `port ${localGrafanaPort} is taken (another Grafana?): the stage runs without its dashboards`,
+  );
+  grafanaFound = undefined;
+}
 // The ports are checked first, so that another stage's services are never taken for ours.
 const busy: [string, number][] = [];
 for (const [name, port] of ports) if (!(await portIsFree(port))) busy.push([name, port]);

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Etcd } from '../../src/lib/etcd.js';
+import { servicesPrefix } from '../../src/lib/registry.js';
 import { request } from '../support/http.js';
+import { freePort } from '../support/processes.js';
 import { startStage, type TestStage } from '../support/stage.js';
 
 // The services run in this process here, so they share its one metrics registry: what one of them answers on
@@ -76,10 +79,50 @@ describe('GET /metrics', () => {
     expect(value(await scrape(), 'pie_registry_instances{peer_service="number-api"}')).toBe(1);
   });
 
-  it('has counters for the ejections and the retries of the load balancer', async () => {
-    const text = await scrape();
-    expect(text).toContain('# TYPE pie_balancer_ejections_total counter');
-    expect(text).toContain('# TYPE pie_balancer_retries_total counter');
+  it('counts a refused call, the ejection and the retry when an instance is dead', async () => {
+    // A second number-api in the registry, at a port nothing listens on: a caller meets it in its rotation.
+    const etcd = new Etcd(stage.etcd.endpoints);
+    const dead = { service: 'number-api', instanceId: 'dead:1', url: `http://127.0.0.1:${await freePort()}` };
+    const lease = await etcd.grant(30);
+    await etcd.put(
+      `${servicesPrefix}number-api/dead:1`,
+      JSON.stringify({ ...dead, pid: 1, startedAt: '', version: '' }),
+      lease,
+    );
+    const counter = (text: string, name: string) => {
+      const line = seriesOf(text).find((l) => l.startsWith(`${name}{peer_service="number-api"}`));
+      return Number(line?.split(' ').pop() ?? 0);
+    };
+    const refused = (text: string) =>
+      Number(
+        seriesOf(text)
+          .find((l) =>
+            l.startsWith(
+              'http_client_request_duration_seconds_count{peer_service="number-api",peer_instance="dead:1",outcome="refused"}',
+            ),
+          )
+          ?.split(' ')
+          .pop() ?? 0,
+      );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the callers' watch sees it
+      const before = await scrape();
+      // Round-robin over two: one of two creates meets the dead instance first, is refused, retried elsewhere.
+      for (let i = 0; i < 2; i++)
+        expect((await request('POST', `${stage.url['book-api']}/api/books`, { json: book })).status).toBe(
+          201,
+        );
+      const after = await scrape();
+      expect(refused(after)).toBe(refused(before) + 1);
+      expect(counter(after, 'pie_balancer_ejections_total')).toBe(
+        counter(before, 'pie_balancer_ejections_total') + 1,
+      );
+      expect(counter(after, 'pie_balancer_retries_total')).toBe(
+        counter(before, 'pie_balancer_retries_total') + 1,
+      );
+    } finally {
+      await etcd.revoke(lease);
+    }
   });
 
   it('adds no series for 1,000 requests to random unknown paths and ids', async () => {

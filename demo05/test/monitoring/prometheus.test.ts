@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultPorts } from '../../src/lib/config.js';
 import { localPrometheusPort } from '../../src/local/prometheus.js';
 import { dashboardQueries, needsActiveAlert } from './dashboards.js';
-import { type Spawned, spawnCompiled, stageDir, waitFor } from '../support/processes.js';
+import { type Spawned, spawnCompiled, waitFor } from '../support/processes.js';
 
 // The stage as `npm start -- --scale number-api=2` runs it, with a real Prometheus from the PATH (the runner's):
 // it finds every instance through the registry, a new one and a gone one too, and every dashboard's queries
@@ -144,10 +144,21 @@ describe.skipIf(!installed)('Prometheus, as npm start runs it, scraping the stag
 
   it("answers every dashboard panel's query with data once there is traffic", async () => {
     await traffic(20);
-    // An instance killed without deregistering stays in the registry for its TTL: scraped and down, the
-    // InstanceDown alert is pending, and the alert panels have something to show.
-    spawnSync('pkill', ['-KILL', '-f', `${stageDir}/dist/services/dvd-api/main.js`]);
-    await waitFor('an alert pending', async () => (await query('ALERTS')).data.result.length > 0, 60_000);
+    // A third number-api, then killed without deregistering: its callers see one instance fewer than they
+    // had, the InstanceLost alert is raised, and the alert panels have something to show.
+    const doomed = spawnCompiled('dist/services/number-api/main.js', { PORT: '0', LOG_LEVEL: 'warn' });
+    await waitFor(
+      'three number-api instances known',
+      async () => {
+        const known = (await query('max(pie_registry_instances{peer_service="number-api"})')).data.result;
+        return Number((known[0] as { value: [number, string] } | undefined)?.value[1]) === 3;
+      },
+      60_000,
+      doomed.output,
+    );
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    await waitFor('an alert raised', async () => (await query('ALERTS')).data.result.length > 0, 90_000);
     // Two scrapes after the traffic, so that every rate has two samples.
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     const empty: string[] = [];
