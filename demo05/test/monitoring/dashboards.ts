@@ -68,6 +68,11 @@ export interface Query {
   refId: string;
   /** The expression with every variable replaced (see variableValues). */
   expr: string;
+  /**
+   * True when part of the answer is a stand-in zero (see hasZeroFallback): data for such a query proves only
+   * that the fallback has series; run withoutZeroFallback(expr) to check the metric itself.
+   */
+  zeroFallback: boolean;
 }
 
 /** Every dashboard file of the folder, parsed; a file that is not JSON throws, naming it. */
@@ -117,7 +122,8 @@ export function dashboardQueries(dir: string = dashboardsDir): Query[] {
         const where = `${file}, panel "${panelTitle}", target ${refId}`;
         if (typeof target.expr !== 'string' || target.expr.trim() === '')
           throw new Error(`${where}: no expr`);
-        return { dashboard: file, panel: panelTitle, refId, expr: substitute(target.expr, where) };
+        const expr = substitute(target.expr, where);
+        return { dashboard: file, panel: panelTitle, refId, expr, zeroFallback: hasZeroFallback(expr) };
       }),
     ),
   );
@@ -181,4 +187,77 @@ export function provisionedDatasourceUid(file: string = datasourceFile): string 
  */
 export function needsActiveAlert(expr: string): boolean {
   return /\bALERTS\b/.test(expr) && !/\bor\s+vector\s*\(/.test(expr);
+}
+
+/** Where `or` operands that supply only zeros are: `or vector(0)`, and `or <anything> * 0`. */
+function zeroFallbacks(expr: string): { start: number; end: number }[] {
+  // For each position: whether it is outside string literals, and its bracket depth (a bracket counts as outside
+  // its own group). Enough to find an operand's end without a PromQL parser.
+  const code: boolean[] = [];
+  const depth: number[] = [];
+  let d = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < expr.length; i++) {
+    const c = expr[i]!;
+    if (quote !== undefined) {
+      code[i] = false;
+      depth[i] = d;
+      if (c === '\\' && i + 1 < expr.length) {
+        code[i + 1] = false;
+        depth[i + 1] = d;
+        i++;
+      } else if (c === quote) quote = undefined;
+      continue;
+    }
+    if (c === ')' || c === ']' || c === '}') d--;
+    code[i] = c !== '"' && c !== "'" && c !== '`';
+    depth[i] = d;
+    if (!code[i]) quote = c;
+    if (c === '(' || c === '[' || c === '{') d++;
+  }
+  const isOr = (i: number) =>
+    code[i] === true &&
+    code[i + 1] === true &&
+    /^or$/i.test(expr.slice(i, i + 2)) &&
+    !/[\w:]/.test(expr[i - 1] ?? ' ') &&
+    !/[\w:]/.test(expr[i + 2] ?? ' ');
+  const found: { start: number; end: number }[] = [];
+  for (let i = 0; i < expr.length; i++) {
+    if (!isOr(i)) continue;
+    // `or` binds loosest and from the left: its right operand runs to the next `or` at its depth, or to the
+    // bracket that closes its group.
+    let end = i + 2;
+    while (end < expr.length && !(depth[end]! < depth[i]!) && !(depth[end] === depth[i] && isOr(end))) end++;
+    const operand = expr.slice(i + 2, end);
+    if (/^\s*vector\s*\(\s*0\s*\)\s*$/i.test(operand) || /\*\s*0(?:\.0*)?\s*$/.test(operand)) {
+      let start = i;
+      while (start > 0 && /\s/.test(expr[start - 1]!)) start--;
+      found.push({ start, end });
+    }
+  }
+  return found;
+}
+
+/**
+ * True when the expression pads its answer with zeros (`... or vector(0)`, `... or other * 0`), so that a panel
+ * shows 0 rather than no data. Such a query answers even when the metric it is about has no series at all (a
+ * counter never incremented, or never exported), so data for it proves nothing about that metric.
+ */
+export function hasZeroFallback(expr: string): boolean {
+  return zeroFallbacks(expr).length > 0;
+}
+
+/**
+ * The expression with each zero fallback taken out: the metric alone, empty unless it has series. A fallback
+ * nested in another is removed with it.
+ */
+export function withoutZeroFallback(expr: string): string {
+  let out = '';
+  let from = 0;
+  for (const { start, end } of zeroFallbacks(expr)) {
+    if (start < from) continue;
+    out += expr.slice(from, start);
+    from = end;
+  }
+  return out + expr.slice(from);
 }

@@ -158,7 +158,8 @@ describe.skipIf(!installed)('Prometheus, as npm start runs it, scraping the stag
     );
     doomed.child.kill('SIGKILL');
     await doomed.exited;
-    await waitFor('an alert raised', async () => (await query('ALERTS')).data.result.length > 0, 90_000);
+    const lost = 'ALERTS{alertname="InstanceLost",peer_service="number-api"}';
+    await waitFor('InstanceLost raised', async () => (await query(lost)).data.result.length > 0, 90_000);
     // Two scrapes after the traffic, so that every rate has two samples.
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     const empty: string[] = [];
