@@ -147,19 +147,23 @@ describe.skipIf(!installed)('Prometheus, as npm start runs it, scraping the stag
     // A third number-api, then killed without deregistering: its callers see one instance fewer than they
     // had, the InstanceLost alert is raised, and the alert panels have something to show.
     const doomed = spawnCompiled('dist/services/number-api/main.js', { PORT: '0', LOG_LEVEL: 'warn' });
+    const known = async () => {
+      const result = (await query('max(pie_registry_instances{peer_service="number-api"})')).data.result;
+      return Number((result[0] as { value: [number, string] } | undefined)?.value[1]);
+    };
     await waitFor(
       'three number-api instances known',
-      async () => {
-        const known = (await query('max(pie_registry_instances{peer_service="number-api"})')).data.result;
-        return Number((known[0] as { value: [number, string] } | undefined)?.value[1]) === 3;
-      },
+      async () => (await known()) === 3,
       60_000,
       doomed.output,
     );
     doomed.child.kill('SIGKILL');
     await doomed.exited;
+    // Its lease runs out (10 s), the callers' views and then Prometheus see two, and only then is the alert
+    // this loss raises there (one raised by an earlier loss may still be resolving).
+    await waitFor('the loss seen by Prometheus', async () => (await known()) === 2, 60_000);
     const lost = 'ALERTS{alertname="InstanceLost",peer_service="number-api"}';
-    await waitFor('InstanceLost raised', async () => (await query(lost)).data.result.length > 0, 90_000);
+    await waitFor('InstanceLost raised', async () => (await query(lost)).data.result.length > 0, 60_000);
     // Two scrapes after the traffic, so that every rate has two samples.
     await new Promise((resolve) => setTimeout(resolve, 11_000));
     const empty: string[] = [];
