@@ -28,11 +28,21 @@ export class EtcdCluster {
     this.members = members;
   }
 
-  /** Starts `size` members forming one cluster and waits until it is healthy. */
+  /**
+   * Starts `size` members forming one cluster and waits until it is healthy. Its free ports are chosen before
+   * etcd binds them, so a test running beside it may take one meanwhile: then it starts again on new ones.
+   */
   static async start(size = 1): Promise<EtcdCluster> {
-    const cluster = await EtcdCluster.plan(size);
-    await Promise.all(cluster.members.map((m) => cluster.startMember(m)));
-    return cluster;
+    for (let attempt = 1; ; attempt++) {
+      const cluster = await EtcdCluster.plan(size);
+      try {
+        await Promise.all(cluster.members.map((m) => cluster.startMember(m)));
+        return cluster;
+      } catch (err) {
+        await cluster.stop();
+        if (attempt === 3 || !/address already in use/.test((err as Error).message)) throw err;
+      }
+    }
   }
 
   /** Chooses ports and data directories without starting anything: services can be started first. */
