@@ -3,13 +3,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardAgainstOrphan } from './etcd.js';
 import { localPrometheusUrl } from './prometheus.js';
 import { waitUntil } from './wait.js';
 
 /**
  * `npm start`'s Grafana, when one is installed: the stage's provisioning (infra/grafana/provisioning: the
  * Prometheus datasource and the dashboards, read in place) and a throw-away data directory, anonymous viewers
- * allowed. Grafana ships as `grafana server` (10 and later) or `grafana-server`, and needs its home folder (its
+ * allowed, stopped with the runner as etcd is. Grafana ships as `grafana server` (10 and later) or `grafana-server`, and needs its home folder (its
  * web assets); without either the runner points to Prometheus's own graph page and the Docker way instead.
  */
 
@@ -70,13 +71,18 @@ export async function startLocalGrafana(
       PIE_DASHBOARDS: join(infra, 'dashboards'),
     },
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const guard = guardAgainstOrphan(child, 'grafana', dataDir);
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      guard.kill('SIGKILL');
+      resolve();
+    }),
+  );
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
     rmSync(dataDir, { recursive: true, force: true });
   };
-  process.once('exit', () => child.kill('SIGKILL'));
   const ready = () =>
     child.exitCode !== null ||
     fetch(`http://127.0.0.1:${localGrafanaPort}/api/health`, { signal: AbortSignal.timeout(1000) }).then(

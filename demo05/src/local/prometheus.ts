@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardAgainstOrphan } from './etcd.js';
 import { waitUntil } from './wait.js';
 
 /**
@@ -32,10 +33,6 @@ export function prometheusInstalled(): boolean {
   return spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Waits for its stdin to close (the runner is gone), then stops Prometheus ($1) and removes its data ($2). */
-const guardScript =
-  'read _; kill -TERM "$1" 2>/dev/null; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; rm -rf "$2"';
-
 export async function startLocalPrometheus(timeoutMs = 15_000): Promise<LocalPrometheus> {
   const dataDir = mkdtempSync(join(tmpdir(), 'pie-prometheus-'));
   const child = spawn(
@@ -49,12 +46,7 @@ export async function startLocalPrometheus(timeoutMs = 15_000): Promise<LocalPro
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const guard = spawn('sh', ['-c', guardScript, 'prometheus-guard', String(child.pid), dataDir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-    detached: true,
-  });
-  guard.unref();
-  (guard.stdin as unknown as { unref(): void }).unref();
+  const guard = guardAgainstOrphan(child, 'prometheus', dataDir);
   const exited = new Promise<void>((resolve) =>
     child.once('exit', () => {
       guard.kill('SIGKILL');

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
 
 export const grafanaDir = fileURLToPath(new URL('../../infra/grafana/', import.meta.url));
 export const dashboardsDir = join(grafanaDir, 'dashboards');
@@ -170,15 +171,12 @@ export function datasourceUids(dir: string = dashboardsDir): (string | undefined
   return [...new Set(datasourceUses(dir).map((u) => u.uid))];
 }
 
-/**
- * The uid of the datasource that provisioning creates. The stage has no YAML parser among its dependencies, so
- * this reads the one key it needs from the file's fixed shape: exactly one datasource, one `uid:` line.
- */
+/** The uid of the one datasource that provisioning creates. */
 export function provisionedDatasourceUid(file: string = datasourceFile): string {
-  const text = readFileSync(file, 'utf8');
-  const uids = [...text.matchAll(/^\s*uid:\s*(['"]?)([\w.-]+)\1\s*(?:#.*)?$/gm)].map((m) => m[2]!);
-  if (uids.length !== 1) throw new Error(`${file}: expected one datasource uid, found ${uids.length}`);
-  return uids[0]!;
+  const { datasources } = parseYaml(readFileSync(file, 'utf8')) as { datasources?: { uid?: string }[] };
+  const uid = datasources?.length === 1 ? datasources[0]?.uid : undefined;
+  if (uid === undefined) throw new Error(`${file}: expected one datasource with a uid`);
+  return uid;
 }
 
 /**
