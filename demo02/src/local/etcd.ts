@@ -42,9 +42,23 @@ export const etcdHealthy = (clientUrl: string): Promise<boolean> =>
     .then((body) => body.health === 'true')
     .catch(() => false);
 
-/** Waits for its stdin to close (the runner is gone), then stops etcd ($1) and removes its data ($2). */
+/** Waits for its stdin to close (the runner is gone), then stops the program ($1) and removes its data ($2). */
 const guardScript =
   'read _; kill -TERM "$1" 2>/dev/null; while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; rm -rf "$2"';
+
+/**
+ * A small shell that stops `child` and removes `dataDir` once the runner is gone, however it ended (even
+ * SIGKILL): it waits on a pipe from the runner, which closes when the runner does. Kill it once `child` exits.
+ */
+export function guardAgainstOrphan(child: ChildProcess, name: string, dataDir: string): ChildProcess {
+  const guard = spawn('sh', ['-c', guardScript, `${name}-guard`, String(child.pid), dataDir], {
+    stdio: ['pipe', 'ignore', 'ignore'],
+    detached: true,
+  });
+  guard.unref();
+  (guard.stdin as unknown as { unref(): void }).unref();
+  return guard;
+}
 
 /** `onExit` hears, in one line, that etcd exited after it was up, when nobody stopped it. */
 export async function startLocalEtcd(
@@ -70,12 +84,7 @@ export async function startLocalEtcd(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
-  const guard = spawn('sh', ['-c', guardScript, 'etcd-guard', String(child.pid), dataDir], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-    detached: true,
-  });
-  guard.unref();
-  (guard.stdin as unknown as { unref(): void }).unref();
+  const guard = guardAgainstOrphan(child, 'etcd', dataDir);
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   /** Whether its exit is news: it was up, and nobody stopped it. */
