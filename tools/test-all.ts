@@ -31,6 +31,8 @@ interface Outcome {
   failed: number;
   seconds: number;
   note: string;
+  /** The failed tests, a line each (from the JSON report). */
+  failures?: string[];
 }
 const outcomes: Outcome[] = [];
 
@@ -83,10 +85,30 @@ function vitest(
   const json = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')) : undefined;
   return {
     ok: run.status === 0,
+    failures: failuresIn(json),
     passed: (json?.numPassedTests as number) ?? 0,
     failed: (json?.numFailedTests as number) ?? (run.status === 0 ? 0 : 1),
     skipped: (json?.numPendingTests as number) ?? 0,
   };
+}
+
+type VitestReport = {
+  testResults?: {
+    name: string;
+    message?: string;
+    assertionResults: { fullName: string; status: string; failureMessages?: string[] }[];
+  }[];
+};
+
+/** Each failed test as one line (file, name, the first line of why), for the summary at the end of a long log. */
+function failuresIn(json: VitestReport | undefined): string[] {
+  const firstLine = (text = '') => text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return (json?.testResults ?? []).flatMap((file) => {
+    const name = relative(root, file.name);
+    const failed = file.assertionResults.filter((t) => t.status === 'failed');
+    if (failed.length === 0 && file.message) return [`${name}: ${firstLine(file.message)}`];
+    return failed.map((t) => `${name} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`.slice(0, 400));
+  });
 }
 
 async function layer(
@@ -109,6 +131,7 @@ async function layer(
 }
 
 const fromVitest = (r: ReturnType<typeof vitest>, note = '') => ({
+  failures: r.failures,
   result: (r.ok ? (r.passed === 0 && r.skipped > 0 ? 'skipped' : 'passed') : 'failed') as Outcome['result'],
   passed: r.passed,
   failed: r.failed,
@@ -234,6 +257,10 @@ for (const o of outcomes) {
   );
 }
 const failedLayers = outcomes.filter((o) => o.result === 'failed');
+for (const o of failedLayers) {
+  console.log(`\n\x1b[31mfailed in ${o.layer} ${o.stage}:\x1b[0m`);
+  for (const line of o.failures?.length ? o.failures : [o.note]) console.log(`  ${line}`);
+}
 const skippedLayers = outcomes.filter((o) => o.result === 'skipped');
 if (ci && skippedLayers.length > 0)
   console.log(`CI=true: ${skippedLayers.length} skipped layer(s) count as failures`);
