@@ -95,6 +95,7 @@ export interface StackService {
   ports?: StackPort[];
   networks: string[];
   configs?: StackConfigUse[];
+  secrets?: { source: string; target: string }[];
   deploy: {
     endpoint_mode: 'dnsrr';
     replicas: number;
@@ -118,7 +119,15 @@ export interface Stack {
   services: Record<string, StackService>;
   networks: Record<string, { external: true }>;
   configs?: Record<string, { file: string }>;
+  secrets?: Record<string, { external: true }>;
 }
+
+/**
+ * The gateway's signing key on the cluster: a Swarm secret the play makes once (every gateway task shares it,
+ * and a redeploy keeps the tokens valid), mounted where GATEWAY_SIGNING_KEY_FILE says.
+ */
+export const SIGNING_KEY_SECRET = 'pie-gateway-signing-key';
+const signingKeyTarget = 'gateway-signing-key';
 
 export class StackError extends Error {}
 
@@ -282,6 +291,10 @@ function deriveService(
     const environment = environmentMap(service.environment, `${where}.environment`);
     if ('ETCD_ENDPOINTS' in environment) environment.ETCD_ENDPOINTS = '${PIE_ETCD_ENDPOINTS}';
     if (environment.ADVERTISE_HOST === 'auto') environment.ADVERTISE_HOST = `auto:${o.subnet}`;
+    if ('GATEWAY_SIGNING_KEY_FILE' in environment) {
+      environment.GATEWAY_SIGNING_KEY_FILE = `/run/secrets/${signingKeyTarget}`;
+      out.secrets = [{ source: SIGNING_KEY_SECRET, target: signingKeyTarget }];
+    }
     out.environment = environment;
   }
 
@@ -339,11 +352,13 @@ export function deriveStack(compose: object, options: StackOptions): Stack {
     services[name] = deriveService(name, service, o, configs);
   }
   if (Object.keys(services).length === 0) throw new StackError(`${options.source}: no service but etcd`);
+  const usesSigningKey = Object.values(services).some((service) => service.secrets !== undefined);
   return {
     version: STACK_VERSION,
     services,
     networks: { [o.network]: { external: true } },
     ...(Object.keys(configs).length > 0 && { configs }),
+    ...(usesSigningKey && { secrets: { [SIGNING_KEY_SECRET]: { external: true as const } } }),
   };
 }
 
@@ -378,11 +393,14 @@ export function serialiseStack(stack: Stack, options: StackOptions): string {
     `   - every service on the external overlay network ${o.network} only, endpoint_mode dnsrr: a name resolves to`,
     '     every task, and the services balance their calls themselves (no virtual IP);',
     '   - published ports are host-mode ports of the front node (node label pie.front=true), one replica each;',
-    `   - no depends_on (Swarm has no start order), no container_name; restart is deploy.restart_policy${stack.configs ? ';' : '.'}`,
+    `   - no depends_on (Swarm has no start order), no container_name; restart is deploy.restart_policy${stack.configs || stack.secrets ? ';' : '.'}`,
     ...(stack.configs
       ? [
-          "   - the stage's files a service mounts are configs, one per file, named with a hash of its content.",
+          `   - the stage's files a service mounts are configs, one per file, named with a hash of its content${stack.secrets ? ';' : '.'}`,
         ]
+      : []),
+    ...(stack.secrets
+      ? [`   - the gateway signs with the cluster's key, the secret ${SIGNING_KEY_SECRET}, not a demo key.`]
       : []),
   ].join('\n');
   const services = doc.get('services') as YAMLMap;
@@ -417,6 +435,12 @@ export function serialiseStack(stack: Stack, options: StackOptions): string {
   if (isScalar(configsKey)) {
     configsKey.spaceBefore = true;
     configsKey.commentBefore = ` The stage's files, at the same path relative to this file: deployment/pi.yml copies them beside it.`;
+  }
+  const secretsKey = networks.items.find((pair) => isScalar(pair.key) && pair.key.value === 'secrets')?.key;
+  if (isScalar(secretsKey)) {
+    secretsKey.spaceBefore = true;
+    secretsKey.commentBefore =
+      " The gateway's signing key, made once by deployment/pi.yml (never in a file of the repository).";
   }
   const servicesKey = networks.items.find((pair) => isScalar(pair.key) && pair.key.value === 'services')?.key;
   if (isScalar(servicesKey)) servicesKey.spaceBefore = true;
