@@ -92,12 +92,12 @@ describe.skipIf(!installed)('Prometheus, as npm start runs it, scraping the stag
   it('finds and scrapes every instance, both number-api ones included, with no target list', async () => {
     const t0 = Date.now();
     await waitFor(
-      '8 instances up in Prometheus',
-      async () => (await upInstances().catch(() => [])).length === 8,
+      '9 instances up in Prometheus',
+      async () => (await upInstances().catch(() => [])).length === 9,
       60_000,
       runner.output,
     );
-    console.log(`Prometheus scraped all 8 instances ${seconds(Date.now() - t0)} after the stage was ready`);
+    console.log(`Prometheus scraped all 9 instances ${seconds(Date.now() - t0)} after the stage was ready`);
     const result = await query('count by (service) (up{job="pie"} == 1)');
     const counts = Object.fromEntries(
       (result.data.result as { metric: { service: string }; value: [number, string] }[]).map((r) => [
@@ -113,6 +113,7 @@ describe.skipIf(!installed)('Prometheus, as npm start runs it, scraping the stag
       'number-api': 2,
       'inventory-api': 1,
       'shoppingcart-api': 1,
+      gateway: 1,
     });
   }, 90_000);
 

@@ -171,7 +171,7 @@ describe('npm run traffic', () => {
       rate: 5,
       durationS: 60,
       concurrency: 20,
-      storefront: 'http://localhost:8080',
+      storefront: 'http://localhost:9000',
     });
     expect(
       parseOptions([

@@ -69,7 +69,7 @@ describe('the local runner (npm start)', () => {
     try {
       await waitFor(
         'all services ready',
-        () => runner.output().includes('all 9 services ready in'),
+        () => runner.output().includes('all 10 services ready in'),
         30_000,
         runner.output,
       );

@@ -7,6 +7,7 @@ import { listen, type RunningService } from '../../src/lib/server.js';
 import { buildApp as bookApi } from '../../src/services/book-api/app.js';
 import { buildApp as cdApi } from '../../src/services/cd-api/app.js';
 import { buildApp as dvdApi } from '../../src/services/dvd-api/app.js';
+import { buildApp as gateway } from '../../src/services/gateway/app.js';
 import { buildApp as inventoryApi } from '../../src/services/inventory-api/app.js';
 import { buildApp as numberApi } from '../../src/services/number-api/app.js';
 import { buildApp as shoppingcartApi } from '../../src/services/shoppingcart-api/app.js';
@@ -15,13 +16,14 @@ import { freePort } from './processes.js';
 
 type ApiName = Exclude<ServiceName, 'web'>;
 
-const factories: Record<ApiName, (ctx: ServiceContext) => Express> = {
+const factories: Record<ApiName, (ctx: ServiceContext) => Express | Promise<Express>> = {
   'number-api': numberApi,
   'inventory-api': inventoryApi,
   'book-api': bookApi,
   'cd-api': cdApi,
   'dvd-api': dvdApi,
   'shoppingcart-api': shoppingcartApi,
+  gateway,
 };
 
 export interface TestStage {
@@ -58,6 +60,7 @@ export async function startStage(
     'cd-api',
     'dvd-api',
     'shoppingcart-api',
+    'gateway',
   ];
   try {
     for (const name of order) {
@@ -74,7 +77,7 @@ export async function startStage(
       const log = createLogger({ service: name, instance: config.instanceId }, config.logLevel);
       const ctx = { config, log, registry: new Registry(config, log) };
       registries.push(ctx.registry);
-      running[name] = await listen(factories[name](ctx), ctx);
+      running[name] = await listen(await factories[name](ctx), ctx);
       url[name] = `http://127.0.0.1:${running[name].port}`;
       const replacement = instead[name];
       if (replacement === undefined) ctx.registry.register(running[name].port);
