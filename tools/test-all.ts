@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { daemonAnswers } from './containers/docker.ts';
-import { storefrontUrl } from './lib/ports.ts';
+import { storefrontUrlOf } from './lib/ports.ts';
 import { ensureInstalled, type LocalStage, startLocalStage } from './lib/stage-process.ts';
 import { existingStages, repoRoot } from './stage/stages.ts';
 
@@ -206,7 +206,7 @@ for (const stage of stages) {
       console.error((err as Error).message);
     }
   }
-  const e2eEnv = { STAGE: stage, STOREFRONT_URL: storefrontUrl };
+  const e2eEnv = { STAGE: stage, STOREFRONT_URL: storefrontUrlOf(stageDir) };
   const notRunning = { result: 'failed' as const, passed: 0, failed: 1, note: 'the stage did not start' };
 
   await layer('browser', stage, async () => {

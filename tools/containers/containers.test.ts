@@ -32,7 +32,7 @@ import {
 } from './compose.ts';
 import { ensureDaemon, findBuilder, imageSize, mib, outputDir, run } from './docker.ts';
 import { StackEtcd } from './registry.ts';
-import { createBook, type Published, smoke } from './smoke.ts';
+import { createBook, gatewayToken, type Published, smoke } from './smoke.ts';
 import { type RunningStack, stageChecks } from './stage-checks.ts';
 import { composeFileOf, ensureImages, type ImagesReport } from './standins.ts';
 
@@ -253,6 +253,7 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
   }, 60_000);
 
   let creates = 0;
+  let adminToken: string | undefined;
   const running: RunningStack = {
     stage,
     get stack() {
@@ -263,7 +264,7 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
       return states;
     },
     get appContainers() {
-      return states.filter((s) => s.service in servicePorts);
+      return states.filter((s) => s.service in servicePorts || s.service === 'gateway');
     },
     get published() {
       return published;
@@ -276,7 +277,12 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
       if (container === undefined) throw new Error('no etcd container in the stack');
       return new StackEtcd(container.id);
     },
-    createBook() {
+    async createBook() {
+      // Through the gateway, as an admin, from the stage that has one.
+      if (published.gateway !== undefined) {
+        adminToken ??= await gatewayToken(`http://127.0.0.1:${published.gateway}`, 'admin');
+        return createBook(published.gateway, `Container Test ${++creates}`, '127.0.0.1', adminToken);
+      }
       const port = published['book-api'];
       if (port === undefined) throw new Error('book-api is not published');
       return createBook(port, `Container Test ${++creates}`);

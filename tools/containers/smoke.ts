@@ -36,12 +36,40 @@ export function validEan13(code: string): boolean {
   return sum % 10 === 0;
 }
 
+/** The README's demo users, for a stage whose gateway asks who is calling. */
+export const demoLogins = {
+  admin: { username: 'admin', password: 'admin-pie-2026' },
+  customer: { username: 'alice', password: 'alice-pie-2026' },
+} as const;
+
+/** A demo user's token from the gateway's POST /auth/token. */
+export async function gatewayToken(gatewayUrl: string, who: keyof typeof demoLogins): Promise<string> {
+  const res = await fetch(`${gatewayUrl}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(demoLogins[who]),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const body = (await res.json().catch(() => ({}))) as { accessToken?: unknown };
+  if (res.status !== 200 || typeof body.accessToken !== 'string')
+    throw new Error(`POST ${gatewayUrl}/auth/token as ${demoLogins[who].username}: HTTP ${res.status}`);
+  return body.accessToken;
+}
+
 export async function smoke(
   published: Published,
   host = '127.0.0.1',
   log: (line: string) => void = console.log,
 ): Promise<SmokeResult> {
-  const missing = smokeNeeds.filter((service) => published[service] === undefined);
+  // From the gateway stage on, every call goes through the gateway (the only published service), with a token.
+  const gateway = published.gateway === undefined ? undefined : `http://${host}:${published.gateway}`;
+  const tokens = gateway && {
+    admin: await gatewayToken(gateway, 'admin'),
+    customer: await gatewayToken(gateway, 'customer'),
+  };
+  const as = (who: keyof typeof demoLogins): Record<string, string> =>
+    tokens ? { authorization: `Bearer ${tokens[who]}` } : {};
+  const missing = gateway ? [] : smokeNeeds.filter((service) => published[service] === undefined);
   if (missing.length > 0) {
     throw new Error(
       `the smoke checks call ${missing.join(', ')} from outside, but the compose file does not publish them`,
@@ -53,13 +81,19 @@ export async function smoke(
     log(`  ok  ${line}`);
   };
 
-  async function call(service: Service, method: string, path: string, body?: unknown): Promise<Response> {
-    const url = `http://${host}:${published[service]}${path}`;
+  async function call(
+    service: Service | 'gateway',
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
+    const url = `${gateway ?? `http://${host}:${published[service]}`}${path}`;
     let res: globalThis.Response;
     try {
       res = await fetch(url, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: { ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(10_000),
       });
@@ -75,10 +109,14 @@ export async function smoke(
     } catch {
       json = undefined;
     }
-    const servedBy = res.headers.get('x-served-by');
+    // Through the gateway, the service that answered is the first of X-Upstream-Served-By.
+    const servedBy =
+      gateway && service !== 'gateway'
+        ? (res.headers.get('x-upstream-served-by')?.split(',')[0]?.trim() ?? null)
+        : res.headers.get('x-served-by');
     if (servedBy === null || !servedBy.startsWith(`${service}/`)) {
       throw new Error(
-        `${method} ${url}: X-Served-By is ${JSON.stringify(servedBy)}, expected "${service}/<instance>"`,
+        `${method} ${url}: ${gateway ? 'X-Upstream-Served-By' : 'X-Served-By'} is ${JSON.stringify(servedBy)}, expected "${service}/<instance>"`,
       );
     }
     return { status: res.status, headers: res.headers, text, json };
@@ -96,7 +134,7 @@ export async function smoke(
     return (value as Record<string, T>)[name] as T;
   }
 
-  const outside = (Object.keys(servicePorts) as Service[]).filter(
+  const outside = [...(Object.keys(servicePorts) as Service[]), 'gateway' as const].filter(
     (service) => published[service] !== undefined,
   );
   for (const service of outside) {
@@ -111,12 +149,13 @@ export async function smoke(
       (inside.length > 0 ? `; not published: ${inside.join(', ')}` : ''),
   );
 
-  const created = await call('book-api', 'POST', '/api/books', {
-    title: 'Baking a Microservice Pi(e)',
-    author: 'Smoke Test',
-    year: 2026,
-    price: 19.99,
-  });
+  const created = await call(
+    'book-api',
+    'POST',
+    '/api/books',
+    { title: 'Baking a Microservice Pi(e)', author: 'Smoke Test', year: 2026, price: 19.99 },
+    as('admin'),
+  );
   expectStatus(created, 201, 'POST /api/books');
   const isbn = field<string>(created.json, 'isbn', 'POST /api/books');
   if (!isbn.startsWith('978') || !validEan13(isbn))
@@ -147,18 +186,26 @@ export async function smoke(
   if (bookId === undefined) throw new Error('no seeded book has stock in inventory-api');
   ok(`GET /api/inventory/book/${bookId} → 200, quantity ${stock}`);
 
-  const cart = await call('shoppingcart-api', 'POST', '/api/carts');
+  const cart = await call('shoppingcart-api', 'POST', '/api/carts', undefined, as('customer'));
   expectStatus(cart, 201, 'POST /api/carts');
   const cartId = field<number | string>(cart.json, 'id', 'POST /api/carts');
-  const added = await call('shoppingcart-api', 'POST', `/api/carts/${cartId}/items`, {
-    type: 'book',
-    id: bookId,
-    quantity: 1,
-  });
+  const added = await call(
+    'shoppingcart-api',
+    'POST',
+    `/api/carts/${cartId}/items`,
+    { type: 'book', id: bookId, quantity: 1 },
+    as('customer'),
+  );
   expectStatus(added, 200, `POST /api/carts/${cartId}/items`);
   ok(`cart ${cartId} created, book ${bookId} added`);
 
-  const order = await call('shoppingcart-api', 'POST', `/api/carts/${cartId}/checkout`);
+  const order = await call(
+    'shoppingcart-api',
+    'POST',
+    `/api/carts/${cartId}/checkout`,
+    undefined,
+    as('customer'),
+  );
   expectStatus(order, 201, `POST /api/carts/${cartId}/checkout`);
   const orderId = String(field<unknown>(order.json, 'orderId', 'checkout'));
   ok(`POST /api/carts/${cartId}/checkout → 201, order ${orderId}`);
@@ -198,15 +245,20 @@ export interface BookCreate {
 }
 
 export async function createBook(
-  bookApiPort: number,
+  port: number,
   title: string,
   host = '127.0.0.1',
+  /** Through a gateway (`port` is then the gateway's): an admin's token. */
+  token?: string,
 ): Promise<BookCreate> {
   let res: globalThis.Response;
   try {
-    res = await fetch(`http://${host}:${bookApiPort}/api/books`, {
+    res = await fetch(`http://${host}:${port}/api/books`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: {
+        'content-type': 'application/json',
+        ...(token !== undefined && { authorization: `Bearer ${token}` }),
+      },
       body: JSON.stringify({ title, author: 'Container Test', year: 2026, price: 9.99 }),
       signal: AbortSignal.timeout(10_000),
     });
@@ -222,11 +274,14 @@ export async function createBook(
     // reported through detail
   }
   const isbn = typeof json.isbn === 'string' ? json.isbn : undefined;
+  // Through a gateway, X-Upstream-Served-By names book-api's instance first, then number-api's.
+  const upstreams = res.headers.get('x-upstream-served-by');
+  const [first, ...rest] = upstreams?.split(',').map((s) => s.trim()) ?? [];
   return {
     status: res.status,
     isbn,
-    servedBy: res.headers.get('x-served-by'),
-    upstream: res.headers.get('x-upstream-served-by'),
+    servedBy: token === undefined ? res.headers.get('x-served-by') : (first ?? null),
+    upstream: token === undefined ? upstreams : rest.join(', ') || null,
     detail: res.ok ? undefined : typeof json.detail === 'string' ? json.detail : text.slice(0, 300),
   };
 }

@@ -23,12 +23,24 @@ export const etcdPorts = { client: 2379, peer: 2380 } as const;
 export const localUrl = (service: Service, host = '127.0.0.1'): string =>
   `http://${host}:${servicePorts[service]}`;
 
+/** The gateway's port, from the stage that has one on (demo06): the single entry point. */
+export const gatewayPort = 9000;
+
+/** Whether a stage's services are reached through a gateway. */
+export const hasGateway = (stageDir: string): boolean =>
+  existsSync(join(stageDir, 'src', 'services', 'gateway'));
+
 /** The storefront as a person opens it. */
 export const storefrontUrl = `http://localhost:${servicePorts.web}`;
 
-/** The ports `npm start` needs free in a stage: every service's, and etcd's where it runs its own. */
+/** The storefront of a stage: through its gateway when it has one. */
+export const storefrontUrlOf = (stageDir: string): string =>
+  hasGateway(stageDir) ? `http://localhost:${gatewayPort}` : storefrontUrl;
+
+/** The ports `npm start` needs free in a stage: every service's, the gateway's, and etcd's where it runs one. */
 export const stagePorts = (stageDir: string): number[] => [
   ...Object.values(servicePorts),
+  ...(hasGateway(stageDir) ? [gatewayPort] : []),
   ...(existsSync(join(stageDir, 'src', 'local', 'etcd.ts')) ? Object.values(etcdPorts) : []),
 ];
 

@@ -198,7 +198,7 @@ describe('brute force', () => {
   beforeAll(async () => ({ url, close } = await start({ attempts: 10, windowMs: 60_000, now: () => now })));
   afterAll(() => close());
 
-  it('throttles a client after 10 attempts a minute: 429 with Retry-After, even for the right password, until the minute is over', async () => {
+  it('throttles a client after 10 failed logins a minute: 429 with Retry-After, even for the right password, until the minute is over', async () => {
     for (let i = 0; i < 10; i++) {
       expectUnauthorized(await login(url, { username: 'alice', password: `guess-${i}` }));
       now += 1_000;
@@ -206,7 +206,7 @@ describe('brute force', () => {
     const throttled = await login(url, { username: 'alice', password: 'guess-10' });
     expect(isProblem(throttled, 429)).toBe(true);
     expect(throttled.headers.get('retry-after')).toBe('50');
-    expect(throttled.body.detail).toMatch(/too many login attempts .* try again in 50 s/);
+    expect(throttled.body.detail).toMatch(/too many failed logins .* try again in 50 s/);
 
     now += 20_000;
     const right = await login(url, { username: 'alice', password: 'alice-pie-2026' });
@@ -219,12 +219,23 @@ describe('brute force', () => {
     expect(after.body.user).toEqual({ name: 'alice', role: 'customer' });
   });
 
-  it('keeps a bounded number of clients, refusing new ones while full', async () => {
+  it('counts only failures: a client that logs in right again and again is never throttled', async () => {
+    const fresh = await start({ attempts: 2, now: () => now });
+    try {
+      for (let i = 0; i < 5; i++)
+        expect((await login(fresh.url, { username: 'bob', password: 'bob-pie-2026' })).status).toBe(200);
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('keeps a bounded number of clients: a failure it cannot count is refused as throttled, a right login passes', async () => {
     const full = await start({ attempts: 10, maxClients: 0, now: () => now });
     try {
-      const response = await login(full.url, { username: 'alice', password: 'alice-pie-2026' });
+      const response = await login(full.url, { username: 'alice', password: 'wrong' });
       expect(isProblem(response, 429)).toBe(true);
       expect(response.headers.get('retry-after')).toBe('60');
+      expect((await login(full.url, { username: 'alice', password: 'alice-pie-2026' })).status).toBe(200);
     } finally {
       await full.close();
     }

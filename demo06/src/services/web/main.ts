@@ -1,0 +1,4 @@
+import { runService } from '../../lib/server.js';
+import { buildApp } from './app.js';
+
+await runService('web', buildApp);
