@@ -6,7 +6,7 @@
  */
 import { run } from '../../../tools/containers/docker.ts';
 import { describe, expect, it, type StageChecks } from '../../../tools/containers/stage-checks.ts';
-import { servicePorts } from '../../../tools/lib/ports.ts';
+import { portOf, servicePorts } from '../../../tools/lib/ports.ts';
 import { waitFor } from '../../../tools/lib/wait.ts';
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
@@ -30,10 +30,7 @@ const checks: StageChecks = {
         .map((t) => t.labels.instance_id ?? '')
         .sort();
     };
-    const instanceIds = () =>
-      running.appContainers
-        .map((c) => `${c.hostname}:${servicePorts[c.service as keyof typeof servicePorts]}`)
-        .sort();
+    const instanceIds = () => running.appContainers.map((c) => `${c.hostname}:${portOf(c.service)}`).sort();
 
     describe('monitoring', () => {
       it('Prometheus finds and scrapes every container of the store, scaled ones included', async () => {

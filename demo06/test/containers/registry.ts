@@ -12,7 +12,7 @@ import {
   type RunningStack,
   type StageChecks,
 } from '../../../tools/containers/stage-checks.ts';
-import { type Service, servicePorts } from '../../../tools/lib/ports.ts';
+import { portOf } from '../../../tools/lib/ports.ts';
 import { waitFor } from '../../../tools/lib/wait.ts';
 
 const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
@@ -43,7 +43,7 @@ const checks: StageChecks = {
 
         const registrations = await (await running.etcd()).registrations();
         for (const container of apps) {
-          const port = servicePorts[container.service as Service];
+          const port = portOf(container.service);
           const instanceId = `${container.hostname}:${port}`;
           const entry = registrations.find(
             (r) => r.key === `${servicesPrefix}${container.service}/${instanceId}`,
