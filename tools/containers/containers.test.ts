@@ -32,7 +32,7 @@ import {
 } from './compose.ts';
 import { ensureDaemon, findBuilder, imageSize, mib, outputDir, run } from './docker.ts';
 import { StackEtcd } from './registry.ts';
-import { createBook, gatewayToken, type Published, smoke } from './smoke.ts';
+import { type BookCreate, bookCreator, type Published, smoke } from './smoke.ts';
 import { type RunningStack, stageChecks } from './stage-checks.ts';
 import { composeFileOf, ensureImages, type ImagesReport } from './standins.ts';
 
@@ -253,7 +253,7 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
   }, 60_000);
 
   let creates = 0;
-  let adminToken: string | undefined;
+  let creator: ((title: string) => Promise<BookCreate>) | undefined;
   const running: RunningStack = {
     stage,
     get stack() {
@@ -277,21 +277,9 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
       if (container === undefined) throw new Error('no etcd container in the stack');
       return new StackEtcd(container.id);
     },
-    async createBook() {
-      // Through the gateway, as an admin, from the stage that has one.
-      if (published.gateway !== undefined) {
-        const gateway = `http://127.0.0.1:${published.gateway}`;
-        const title = `Container Test ${++creates}`;
-        adminToken ??= await gatewayToken(gateway, 'admin');
-        const created = await createBook(published.gateway, title, '127.0.0.1', adminToken);
-        if (created.status !== 401) return created;
-        // A restarted gateway of compose signs with a new demo key: log in again, as the storefront asks.
-        adminToken = await gatewayToken(gateway, 'admin');
-        return createBook(published.gateway, title, '127.0.0.1', adminToken);
-      }
-      const port = published['book-api'];
-      if (port === undefined) throw new Error('book-api is not published');
-      return createBook(port, `Container Test ${++creates}`);
+    createBook() {
+      creator ??= bookCreator('127.0.0.1', { gateway: published.gateway, bookApi: published['book-api'] });
+      return creator(`Container Test ${++creates}`);
     },
     async waitHealthy(count, timeoutMs) {
       states = await running.stack.waitHealthy(count, timeoutMs);

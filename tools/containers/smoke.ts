@@ -285,3 +285,26 @@ export async function createBook(
     detail: res.ok ? undefined : typeof json.detail === 'string' ? json.detail : text.slice(0, 300),
   };
 }
+
+/**
+ * Book creates as the stage takes them: through its gateway as an admin when it has one (logging in again when a
+ * restarted gateway signs with a new key), else on book-api's own port.
+ */
+export function bookCreator(
+  host: string,
+  ports: { gateway?: number; bookApi?: number },
+): (title: string) => Promise<BookCreate> {
+  const { gateway, bookApi } = ports;
+  if (gateway === undefined) {
+    if (bookApi === undefined) throw new Error('book-api is not published');
+    return (title) => createBook(bookApi, title, host);
+  }
+  let token: string | undefined;
+  return async (title) => {
+    token ??= await gatewayToken(`http://${host}:${gateway}`, 'admin');
+    const created = await createBook(gateway, title, host, token);
+    if (created.status !== 401) return created;
+    token = await gatewayToken(`http://${host}:${gateway}`, 'admin');
+    return createBook(gateway, title, host, token);
+  };
+}

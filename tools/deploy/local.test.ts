@@ -18,7 +18,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { waitPortsFree } from '../containers/compose.ts';
 import { ensureDaemon, outputDir, run } from '../containers/docker.ts';
-import { createBook, type Published, smoke } from '../containers/smoke.ts';
+import { bookCreator, type Published, smoke } from '../containers/smoke.ts';
+import { gatewayPort, hasGateway } from '../lib/ports.ts';
 import { existingStages, repoRoot } from '../stage/stages.ts';
 import { type PlaybookRun, failures, runPlaybook, total } from './ansible.ts';
 import { provideUpstreamImages } from './upstream.ts';
@@ -26,6 +27,8 @@ import { provideUpstreamImages } from './upstream.ts';
 const root = repoRoot();
 const ci = process.env.CI === 'true';
 const stage = process.env.STAGE ?? existingStages(root).at(-1) ?? 'demo03';
+/** Where a person opens the store: the gateway's port from the stage that has one. */
+const storefrontPort = hasGateway(path.join(root, stage)) ? gatewayPort : 8080;
 const stackFile = path.join(root, 'deployment', 'stacks', `${stage}.yml`);
 const logDir = path.join(outputDir, 'deployment');
 const inventory = 'deployment/inventory/local.yml';
@@ -126,7 +129,7 @@ describe(
       expect(total(first.recap, 'failed')).toBe(0);
       expect(first.output).toMatch(/stock of book \d+ went from (\d+) to \d+/);
       expect(first.output).toContain(
-        `${stage} runs on the cluster: the storefront is at http://127.0.0.1:8080`,
+        `${stage} runs on the cluster: the storefront is at http://127.0.0.1:${storefrontPort}`,
       );
     });
 
@@ -170,8 +173,12 @@ describe(
         }
         expect(tasks).toHaveLength(3);
         const servedBy = new Map<string, number>();
+        const create = bookCreator('127.0.0.1', {
+          gateway: published.gateway,
+          bookApi: published['book-api'] ?? 8081,
+        });
         for (let i = 0; i < 120 && servedBy.size < 3; i += 1) {
-          const created = await createBook(published['book-api'] ?? 8081, `Spread ${i}`);
+          const created = await create(`Spread ${i}`);
           expect(created.status, created.detail).toBe(201);
           // X-Upstream-Served-By: number-api/<instance id>, the instance id being <container hostname>:<port>.
           const instance = created.upstream?.replace(/^[^/]*\//, '').split(':')[0];

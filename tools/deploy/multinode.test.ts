@@ -15,8 +15,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonAnswers, errorLines, run, which } from '../containers/docker.ts';
-import { createBook } from '../containers/smoke.ts';
+import { bookCreator } from '../containers/smoke.ts';
 import { waitFor } from '../lib/wait.ts';
+import { gatewayPort, hasGateway } from '../lib/ports.ts';
 import { existingStages, repoRoot } from '../stage/stages.ts';
 import { parseRecap } from './ansible.ts';
 import { type Cluster, type ClusterNode, clusterPrerequisites, startCluster } from './cluster.ts';
@@ -29,6 +30,8 @@ const deployment = process.env.PIE_DEPLOYMENT_DIR ?? path.join(root, 'deployment
 const playbook = path.join(deployment, 'pi.yml');
 const teardown = path.join(deployment, 'teardown.yml');
 const stage = process.env.STAGE ?? existingStages(root).at(-1) ?? 'demo03';
+/** Where a person opens the store: the gateway's port from the stage that has one. */
+const storefrontPort = hasGateway(path.join(root, stage)) ? gatewayPort : 8080;
 const stack = 'pie';
 const front = '10.77.0.11';
 
@@ -156,16 +159,20 @@ describe.skipIf(missing.length > 0 && !ci)('three simulated Pis', () => {
 
     // -- the storefront on the front node, from this machine
     const page = await waitFor(
-      'the storefront on node1:8080',
+      `the storefront on node1:${storefrontPort}`,
       async () => {
-        const res = await fetch(`http://${front}:8080/`, { signal: AbortSignal.timeout(5_000) });
+        const res = await fetch(`http://${front}:${storefrontPort}/`, { signal: AbortSignal.timeout(5_000) });
         const text = await res.text();
         return res.ok && text.toLowerCase().includes('<html') ? res.status : undefined;
       },
       60_000,
       500,
     );
-    figures['storefront'] = `http://${front}:8080/ answered ${page.value}`;
+    figures['storefront'] = `http://${front}:${storefrontPort}/ answered ${page.value}`;
+    const create = bookCreator(
+      front,
+      hasGateway(path.join(root, stage)) ? { gateway: gatewayPort } : { bookApi: 8081 },
+    );
 
     // -- number-api on three tasks, one per node, and the creates spread over them
     const scale = await cl.docker(node1, ['service', 'scale', '--detach', `${stack}_number-api=3`]);
@@ -185,7 +192,7 @@ describe.skipIf(missing.length > 0 && !ci)('three simulated Pis', () => {
     const served = await waitFor(
       'creates served by three number-api instances',
       async () => {
-        const r = await createBook(8081, 'Spread over the Pis', front);
+        const r = await create('Spread over the Pis');
         if (r.status === 201 && r.upstream !== null)
           byInstance.set(r.upstream, (byInstance.get(r.upstream) ?? 0) + 1);
         const total = [...byInstance.values()].reduce((a, b) => a + b, 0);
@@ -214,7 +221,7 @@ describe.skipIf(missing.length > 0 && !ci)('three simulated Pis', () => {
     let killedAt = 0;
     const load = (async () => {
       while (loading) {
-        const r = await createBook(8081, 'While a Pi is lost', front);
+        const r = await create('While a Pi is lost');
         results.push({ at: Date.now(), ok: r.status === 201, status: r.status });
         await sleep(50);
       }

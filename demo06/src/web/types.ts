@@ -16,8 +16,8 @@ export type StageInfo = Stage;
 export interface ConfigResponse {
   stage: StageInfo;
   /**
-   * Base URL per API, read at run time, never hard-coded: "" from demo06 on, as the page and every API share the
-   * gateway's origin (so each call is a relative path such as /api/books).
+   * Base URL per API, read at run time, never hard-coded: the gateway's origin, which the page and every API
+   * share (so the browser needs no CORS).
    */
   apis: Record<StoreApi, string>;
   /** Where to log in: POST {"username", "password"} answers a token (the gateway's /auth/token). */

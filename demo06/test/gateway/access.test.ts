@@ -76,6 +76,14 @@ const table: Row[] = [
   },
   { method: 'DELETE', path: '/api/carts/{cart}/items/book/1', outcomes: customerOnly },
   { method: 'POST', path: '/api/carts/{cart}/checkout', outcomes: customerOnly },
+  // The services' routers ignore case and a trailing slash: so does the table.
+  { method: 'POST', path: '/api/inventory/Reservations', json: { items: [] }, outcomes: internal },
+  { method: 'POST', path: '/api/inventory/reservations/', json: { items: [] }, outcomes: internal },
+  { method: 'POST', path: '/API/numbers/ISBN', outcomes: internal },
+  { method: 'POST', path: '/API/Carts', outcomes: customerOnly },
+  { method: 'PUT', path: '/api/Inventory/book/1/', json: { quantity: 7 }, outcomes: adminOnly },
+  // The web service's list of every instance is for Prometheus, inside.
+  { method: 'GET', path: '/registry/targets', outcomes: internal },
 ];
 
 const tokenFor = (who: Who) => (who === 'nobody' ? undefined : tokens[who]);

@@ -1,5 +1,5 @@
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/processes.js';
 import { startStage, type TestStage } from '../support/stage.js';
@@ -18,6 +18,7 @@ let gateway: string;
 let admin: string;
 /** What the upstream saw of the last /api/books/echo request, and of the held ones. */
 let seen: { headers: IncomingHttpHeaders; url: string } | undefined;
+let held = 0;
 let heldClosed = 0;
 const bigBytes = 8 * 1024 * 1024;
 
@@ -51,8 +52,9 @@ beforeAll(async () => {
       };
       more();
     } else if (req.url === '/api/books/slow') {
-      setTimeout(() => res.end('{}'), 3000).unref();
+      setTimeout(() => res.end('{}'), 8000).unref();
     } else if (req.url === '/api/books/hold') {
+      held++;
       res.once('close', () => heldClosed++);
     } else {
       res.statusCode = 404;
@@ -61,7 +63,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   const { port } = upstream.address() as AddressInfo;
-  stage = await startStage({ 'book-api': `http://127.0.0.1:${port}` }, { UPSTREAM_TIMEOUT_MS: '1500' });
+  stage = await startStage({ 'book-api': `http://127.0.0.1:${port}` }, { UPSTREAM_TIMEOUT_MS: '4000' });
   gateway = stage.url.gateway;
   admin = await tokenOf(gateway, 'admin');
 }, 60_000);
@@ -144,10 +146,36 @@ describe('the gateway forwards', () => {
     const before = heldClosed;
     const leaving = new AbortController();
     const pending = fetch(`${gateway}/api/books/hold`, { signal: leaving.signal }).catch(() => 'gone');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the upstream to hold the request', async () => held > 0, 2000);
     leaving.abort();
     expect(await pending).toBe('gone');
-    await waitFor('the upstream request to be closed', async () => heldClosed === before + 1, 2000);
+    await waitFor('the upstream request to be closed', async () => heldClosed === before + 1, 5000);
+    // Closed because the client left, not because the gateway's timeout came: its metrics say which.
+    const metrics = await (await fetch(`${gateway}/metrics`)).text();
+    expect(metrics).toMatch(
+      /http_client_request_duration_seconds_count\{[^}]*peer_service="book-api"[^}]*outcome="client-gone"[^}]*\} 1/,
+    );
+  });
+
+  it('refuses a body on a GET, which would reach the service unframed, as a second request', async () => {
+    const { port } = new URL(gateway);
+    const smuggled =
+      'PUT /api/inventory/book/1 HTTP/1.1\r\nX-User-Role: admin\r\nContent-Length: 15\r\n\r\n{"quantity":0}';
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          `GET /api/books/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n` +
+            `${Buffer.byteLength(smuggled).toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
+        );
+      });
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(raw).toContain('a GET request carries no body here');
   });
 });
 

@@ -23,9 +23,12 @@ const reads = new Set(['GET', 'HEAD']);
 /** The route of a request, or undefined when it is not routed. `path` has no query string. */
 export function routeOf(method: string, path: string): Route | undefined {
   const read = reads.has(method);
-  const segments = path.split('/').slice(1);
+  // Decided as the services' routers match: without regard to case or a trailing slash.
+  const segments = path.toLowerCase().replace(/\/+$/, '').split('/').slice(1);
   if (segments[0] !== 'api') {
     if (!read) return undefined;
+    // The web service's own operations (the registry's instances, for Prometheus) are internal.
+    if (segments[0] === 'registry') return undefined;
     // Each service's OpenAPI document, for the storefront's API page: /openapi/<service>.json.
     const document = /^\/openapi\/([a-z-]+)\.json$/.exec(path)?.[1];
     if (document !== undefined)

@@ -59,7 +59,7 @@ const clientOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknow
  * Failed logins per client (its address) in a fixed window that the first failure opens: past `attempts`
  * failures every login of that client is 429 until the window ends, the right password too, so a guesser learns
  * nothing more. Only failures count: a room of people behind one address (a venue's Wi-Fi) logs in freely. At
- * most `maxClients` windows: a failure that cannot be counted is refused as if throttled.
+ * most `maxClients` windows: while they are full, a new client is refused as if throttled.
  */
 class Throttle {
   private readonly limit: LoginLimit;
@@ -77,11 +77,27 @@ class Throttle {
     return new HttpProblem(429, detail);
   }
 
-  /** Refuses a client whose failures fill its window. */
+  /**
+   * Counts the attempt before the password is hashed, so that requests sent at once cannot all pass before the
+   * first failure is counted; a right password gives it back (`succeeded`). Refuses a client whose failures fill
+   * its window, and a new client while the windows are full.
+   */
   readonly check: RequestHandler = (req, res, next) => {
     const client = clientOf(req);
     const window = this.windows.get(client);
-    if (window === undefined || window.attempts < this.limit.attempts) return next();
+    if (window === undefined) {
+      const opened = { attempts: 1, endsAt: this.limit.now() + this.limit.windowMs, warned: false };
+      if (this.windows.set(client, opened)) return next();
+      const seconds = Math.ceil(this.limit.windowMs / 1000);
+      this.log.warn({ clients: this.limit.maxClients }, 'login throttled: too many clients at once');
+      return next(
+        this.refusal(res, seconds, `too many clients are logging in at once; try again in ${seconds} s`),
+      );
+    }
+    if (window.attempts < this.limit.attempts) {
+      window.attempts++;
+      return next();
+    }
     if (!window.warned) {
       window.warned = true;
       this.log.warn(
@@ -93,23 +109,10 @@ class Throttle {
     next(this.refusal(res, seconds, `too many failed logins from this client; try again in ${seconds} s`));
   };
 
-  /** Counts a failed login; the answer to give when it could not be counted (no room for another client). */
-  failed(req: Request, res: express.Response): HttpProblem | undefined {
-    const client = clientOf(req);
-    const window = this.windows.get(client);
-    if (window !== undefined) {
-      window.attempts++;
-      return undefined;
-    }
-    const opened = { attempts: 1, endsAt: this.limit.now() + this.limit.windowMs, warned: false };
-    if (this.windows.set(client, opened)) return undefined;
-    const seconds = Math.ceil(this.limit.windowMs / 1000);
-    this.log.warn({ clients: this.limit.maxClients }, 'login throttled: too many clients failing at once');
-    return this.refusal(
-      res,
-      seconds,
-      `too many clients are failing to log in at once; try again in ${seconds} s`,
-    );
+  /** A right password: its attempt is not a failure. */
+  succeeded(req: Request): void {
+    const window = this.windows.get(clientOf(req));
+    if (window !== undefined) window.attempts = Math.max(0, window.attempts - 1);
   }
 }
 
@@ -151,11 +154,10 @@ export function loginRoutes({ tokens, users, log, limit }: LoginOptions): Router
       if (user === undefined) {
         // Not the name: a person who types the password into the name field must not find it in the log.
         log.info({ client: clientOf(req) }, 'login refused');
-        const uncounted = throttle.failed(req, res);
-        if (uncounted !== undefined) throw uncounted;
         res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
         throw new HttpProblem(401, badCredentials);
       }
+      throttle.succeeded(req);
       log.info({ user: user.name, role: user.role }, 'login');
       res.json({ ...tokens.issue(user), user });
     },
