@@ -369,23 +369,25 @@ function nodeOfInstance(instance: string, containers: Map<string, string>): stri
 }
 
 /**
- * etcd's members and which of etcd-1..3 answer /health with "true", asked from inside the book-api container on
+ * etcd's members and which of etcd-1..3 answer /health with "true", asked from inside a container of the stage on
  * node1 (etcd is on the overlay network only; the stage image has node and fetch).
  */
 async function etcdHealth(
   cluster: Cluster,
   node: ClusterNode,
 ): Promise<{ members: number; healthy: string[] }> {
+  // The front node always runs the store's published service (book-api up to demo05, the gateway from demo06).
+  const service = hasGateway(path.join(root, stage)) ? 'gateway' : 'book-api';
   const ps = await cluster.docker(node, [
     'ps',
     '--filter',
-    `label=com.docker.swarm.service.name=${stack}_book-api`,
+    `label=com.docker.swarm.service.name=${stack}_${service}`,
     '--format',
     '{{.ID}}',
   ]);
   const container = ps.stdout.trim().split('\n')[0];
   if (ps.code !== 0 || container === undefined || container === '')
-    throw new Error(`no book-api container on ${node.name} to ask etcd from: ${errorLines(ps)}`);
+    throw new Error(`no ${service} container on ${node.name} to ask etcd from: ${errorLines(ps)}`);
   const script = `
     const names = ['etcd-1', 'etcd-2', 'etcd-3'];
     const healthy = [];

@@ -48,6 +48,7 @@ function ids(targets: Target[]): string[] {
 async function traffic(rounds: number) {
   for (let i = 0; i < rounds; i++) {
     await fetch(`${api('web')}/`);
+    await fetch(`${api('gateway')}/api/books?limit=5`);
     await fetch(`${api('book-api')}/api/books?limit=5`);
     await fetch(`${api('book-api')}/api/books/999999`);
     const book = { title: `Watched ${i}`, author: 'A. Metric', year: 2000, price: 10, pages: 100 };
