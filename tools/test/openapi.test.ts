@@ -75,7 +75,7 @@ function extensionProblems(later: unknown, first: unknown, at: string): string[]
     if (key === 'description') continue;
     const where = `${at}.${key}`;
     if (!(key in was)) problems.push(`${where}: added`);
-    else if (key === 'enum' || key === 'required') {
+    else if ((key === 'enum' || key === 'required') && Array.isArray(was[key])) {
       const values = new Set((is[key] as unknown[] | undefined) ?? []);
       for (const value of was[key] as unknown[])
         if (!values.has(value)) problems.push(`${where}: ${String(value)} dropped`);
