@@ -1,16 +1,41 @@
 // `node tools/bench/verify-token.ts [--iterations N] [--runs N]`
 //
-// How long the gateway takes to verify a valid access token (demo06's Tokens.verify: the checks before the
+// How long the gateway takes to verify a valid access token (Tokens.verify of the newest stage with a gateway: the checks before the
 // signature, jsonwebtoken's checks, the claims), the cost every authenticated request pays. The bare ES256
 // signature check of node:crypto is measured too: the floor, to show what the rest costs.
 // Each figure is the median of the runs, each run the mean of N verifies after a warm-up. Printed, never
 // asserted: timings depend on the machine.
-import { sign, verify as verifySignature } from 'node:crypto';
+import { type KeyObject, sign, verify as verifySignature } from 'node:crypto';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadSigningKey } from '../../demo06/src/services/gateway/keys.ts';
-import { Tokens } from '../../demo06/src/services/gateway/tokens.ts';
+import { hasGateway } from '../lib/ports.ts';
+import { ensureInstalled } from '../lib/stage-process.ts';
+import { existingStages, repoRoot } from '../stage/stages.ts';
 import { machine } from './machine.ts';
 import { median } from './stats.ts';
+
+// The newest stage's gateway, loaded from its own source with its own node_modules (installed first): the root's
+// typecheck does not see a stage's dependencies, so the import is by path, at run time.
+const root = repoRoot();
+const stage = existingStages(root).findLast((s) => hasGateway(join(root, s)));
+if (stage === undefined) {
+  console.error('no stage has a gateway yet');
+  process.exit(2);
+}
+ensureInstalled(join(root, stage));
+const gatewayModule = (file: string) =>
+  import(pathToFileURL(join(root, stage, 'src/services/gateway', file)).href);
+interface SigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+interface Tokens {
+  issue(user: { name: string; role: 'customer' | 'admin' }): { accessToken: string };
+  verify(token: string): unknown;
+}
+const { loadSigningKey } = (await gatewayModule('keys.ts')) as { loadSigningKey: () => SigningKey };
+const { Tokens } = (await gatewayModule('tokens.ts')) as { Tokens: new (key: SigningKey) => Tokens };
 
 const { values } = parseArgs({
   options: { iterations: { type: 'string', default: '20000' }, runs: { type: 'string', default: '5' } },
