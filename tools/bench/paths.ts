@@ -1,6 +1,7 @@
 // The paths a person uses, as load jobs against a running stage, in the order they run: the catalog is read
 // before it grows, then books are created, then the default page of the catalog is read again (what a visitor
 // sees once the catalog has grown), then carts are filled.
+import { gatewayToken } from '../lib/gateway-login.ts';
 import { gatewayPort, localUrl } from '../lib/ports.ts';
 import type { Body } from './bodies.ts';
 import type { CannonJob } from './load-worker.ts';
@@ -52,19 +53,10 @@ async function json(url: string, init?: RequestInit): Promise<unknown> {
 /** The gateway, from demo06 on: every path goes through it, as a user's requests do. */
 const GATEWAY_URL = `http://127.0.0.1:${gatewayPort}`;
 
-/** A demo user's Authorization header (the README's users), from the gateway's POST /auth/token. */
-async function bearer(who: 'admin' | 'customer'): Promise<Record<string, string>> {
-  const login =
-    who === 'admin'
-      ? { username: 'admin', password: 'admin-pie-2026' }
-      : { username: 'alice', password: 'alice-pie-2026' };
-  const answer = (await json(`${GATEWAY_URL}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(login),
-  })) as { accessToken: string };
-  return { authorization: `Bearer ${answer.accessToken}` };
-}
+/** A demo user's Authorization header, taken once before the load. */
+const bearer = async (who: 'admin' | 'alice') => ({
+  authorization: `Bearer ${await gatewayToken(GATEWAY_URL, who)}`,
+});
 
 /**
  * What each path needs against this stage. Up to demo05 a person calls the services directly; from demo06 on
@@ -100,7 +92,7 @@ export async function setUpPath(stage: string, path: PathName, connections: numb
         const list = (await json(`${urls[type]}/api/${collection}`)) as { id: number }[];
         items.push(...list.slice(0, 8).map((item) => ({ type, id: item.id })));
       }
-      const headers = gateway ? await bearer('customer') : {};
+      const headers = gateway ? await bearer('alice') : {};
       const carts: string[] = [];
       // Enough carts that none reaches 99 of an item (the contract's bound) however fast the machine.
       for (let i = 0; i < Math.max(200, connections * 20); i++) {

@@ -8,6 +8,7 @@
  *
  * Requests go only to `host` (loopback unless told otherwise), one at a time, each with a time limit.
  */
+import { gatewayToken } from '../lib/gateway-login.ts';
 import { type Service, servicePorts } from '../lib/ports.ts';
 
 /** Host ports by service, as the compose file publishes them. */
@@ -36,26 +37,6 @@ export function validEan13(code: string): boolean {
   return sum % 10 === 0;
 }
 
-/** The README's demo users, for a stage whose gateway asks who is calling. */
-export const demoLogins = {
-  admin: { username: 'admin', password: 'admin-pie-2026' },
-  customer: { username: 'alice', password: 'alice-pie-2026' },
-} as const;
-
-/** A demo user's token from the gateway's POST /auth/token. */
-export async function gatewayToken(gatewayUrl: string, who: keyof typeof demoLogins): Promise<string> {
-  const res = await fetch(`${gatewayUrl}/auth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(demoLogins[who]),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await res.json().catch(() => ({}))) as { accessToken?: unknown };
-  if (res.status !== 200 || typeof body.accessToken !== 'string')
-    throw new Error(`POST ${gatewayUrl}/auth/token as ${demoLogins[who].username}: HTTP ${res.status}`);
-  return body.accessToken;
-}
-
 export async function smoke(
   published: Published,
   host = '127.0.0.1',
@@ -65,9 +46,9 @@ export async function smoke(
   const gateway = published.gateway === undefined ? undefined : `http://${host}:${published.gateway}`;
   const tokens = gateway && {
     admin: await gatewayToken(gateway, 'admin'),
-    customer: await gatewayToken(gateway, 'customer'),
+    customer: await gatewayToken(gateway, 'alice'),
   };
-  const as = (who: keyof typeof demoLogins): Record<string, string> =>
+  const as = (who: 'admin' | 'customer'): Record<string, string> =>
     tokens ? { authorization: `Bearer ${tokens[who]}` } : {};
   const missing = gateway ? [] : smokeNeeds.filter((service) => published[service] === undefined);
   if (missing.length > 0) {

@@ -22,6 +22,7 @@ import {
 } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { stageNumber } from '../bench/paths.ts';
+import { type DemoUser, demoUsers, gatewayToken } from '../lib/gateway-login.ts';
 import { storefrontUrl } from '../lib/ports.ts';
 import { repoRoot } from '../stage/stages.ts';
 
@@ -183,11 +184,24 @@ async function expectNoErrorBanner(page: Page): Promise<void> {
 }
 
 /** Selects a catalog tab and waits until its cards carry their stock. */
+/** Checks the cart out: the confirmation, with an order id and no error banner. */
+async function checkOut(page: Page): Promise<Locator> {
+  await page.getByTestId('checkout').click();
+  const confirmation = page.getByTestId('confirmation');
+  await confirmation.waitFor().catch(async () => {
+    throw new Error(`no order confirmation after checkout; banner: ${await bannerText(page)}`);
+  });
+  await expectNoErrorBanner(page);
+  const orderId = ((await page.getByTestId('order-id').textContent()) ?? '').trim();
+  expect(orderId, 'order id on the confirmation').toMatch(/^\S+$/);
+  return confirmation;
+}
+
 async function showCatalog(page: Page, type: ItemType): Promise<Locator> {
   await page.getByTestId(`tab-${type}`).click();
   const panel = page.getByTestId(`catalog-${type}`);
   await expect
-    .poll(() => panel.isVisible(), { message: `the ${type} catalog is not visible`, timeout: 5000 })
+    .poll(() => panel.isVisible(), { message: `the ${type} catalog is not visible`, timeout: 15_000 })
     .toBe(true);
   const cards = panel.locator(`[data-testid^="item-${type}-"]`);
   await cards
@@ -225,12 +239,8 @@ function stockText(quantity: number): string {
 // --- the gateway's users (demo06 on) ----------------------------------------------------------------------------
 
 /** The demo users the stage's README prints. */
-const USERS = {
-  alice: { password: 'alice-pie-2026', role: 'customer' },
-  bob: { password: 'bob-pie-2026', role: 'customer' },
-  admin: { password: 'admin-pie-2026', role: 'admin' },
-} as const;
-type UserName = keyof typeof USERS;
+const USERS = demoUsers;
+type UserName = DemoUser;
 
 /** Where the storefront keeps who is logged in, and each customer's cart id (sessionStorage). */
 const SESSION_KEY = 'pie-store.session';
@@ -242,15 +252,7 @@ const tokens = new Map<UserName, Promise<string>>();
 function tokenOf(user: UserName): Promise<string> {
   let token = tokens.get(user);
   if (!token) {
-    token = (async () => {
-      const res = await fetch(new URL('/auth/token', STOREFRONT_URL), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: user, password: USERS[user].password }),
-      });
-      if (!res.ok) throw new Error(`POST /auth/token as ${user} answered ${res.status}: ${await res.text()}`);
-      return ((await res.json()) as { accessToken: string }).accessToken;
-    })();
+    token = gatewayToken(STOREFRONT_URL, user);
     tokens.set(user, token);
   }
   return token;
@@ -498,14 +500,7 @@ describe(`storefront of ${STAGE} at ${STOREFRONT_URL}`, () => {
         expect(Number(await page.getByTestId('cart-total').getAttribute('data-value'))).toBeCloseTo(price, 2);
         await page.screenshot({ path: join(outDir, 'cart.png'), fullPage: true });
 
-        await page.getByTestId('checkout').click();
-        const confirmation = page.getByTestId('confirmation');
-        await confirmation.waitFor().catch(async () => {
-          throw new Error(`no order confirmation after checkout; banner: ${await bannerText(page)}`);
-        });
-        await expectNoErrorBanner(page);
-        const orderId = ((await page.getByTestId('order-id').textContent()) ?? '').trim();
-        expect(orderId, 'order id on the confirmation').toMatch(/^\S+$/);
+        const confirmation = await checkOut(page);
         expect(await confirmation.textContent()).toContain(
           ((await card.locator('.card-title').textContent()) ?? '').trim(),
         );
@@ -604,13 +599,7 @@ describe(`storefront of ${STAGE} at ${STOREFRONT_URL}`, () => {
           await showCatalog(page, 'book');
           await page.screenshot({ path: join(outDir, 'login.png'), fullPage: true });
 
-          await page.getByTestId('checkout').click();
-          const confirmation = page.getByTestId('confirmation');
-          await confirmation.waitFor().catch(async () => {
-            throw new Error(`no order confirmation after checkout; banner: ${await bannerText(page)}`);
-          });
-          await expectNoErrorBanner(page);
-          expect(((await page.getByTestId('order-id').textContent()) ?? '').trim()).toMatch(/^\S+$/);
+          const confirmation = await checkOut(page);
           for (const item of items) {
             expect(await confirmation.textContent()).toContain(item.title);
             await expect

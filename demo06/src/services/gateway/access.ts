@@ -1,4 +1,4 @@
-import type { ServiceName } from '../../lib/config.js';
+import { type ServiceName, serviceNames } from '../../lib/config.js';
 import type { Role } from './tokens.js';
 
 /**
@@ -32,7 +32,8 @@ export function routeOf(method: string, path: string): Route | undefined {
     // Each service's OpenAPI document, for the storefront's API page: /openapi/<service>.json.
     const document = /^\/openapi\/([a-z-]+)\.json$/.exec(path)?.[1];
     if (document !== undefined)
-      return document in documentServices
+      // Every service's but the gateway's own, which it serves itself at /openapi.json.
+      return serviceNames.includes(document as ServiceName) && document !== 'gateway'
         ? { service: document as ServiceName, path: '/openapi.json', need: 'anyone' }
         : undefined;
     return { service: 'web', path, need: 'anyone' };
@@ -47,17 +48,6 @@ export function routeOf(method: string, path: string): Route | undefined {
   if (collection === 'carts') return { service: 'shoppingcart-api', path, need: 'customer' };
   return undefined;
 }
-
-/** The services whose documents the gateway serves (its own is at /openapi.json). */
-const documentServices: Partial<Record<string, true>> = {
-  'book-api': true,
-  'cd-api': true,
-  'dvd-api': true,
-  'inventory-api': true,
-  'number-api': true,
-  'shoppingcart-api': true,
-  web: true,
-};
 
 /**
  * A path the gateway refuses to forward: `..` or `.` segments, empty segments (`//`), and encoded slashes,
