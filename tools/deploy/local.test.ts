@@ -6,13 +6,14 @@
  *
  * 1. The play deploys the newest stage (its registry, etcd and stack) and passes its own smoke checks.
  * 2. A second run changes nothing (PLAY RECAP changed=0).
- * 3. The speaker's smoke checks pass against the swarm-deployed stack.
- * 4. `docker service scale pie_number-api=3`: creates are spread over the three tasks.
- * 5. teardown.yml removes the stage and leaves no service of it behind; `-e scope=cluster` removes the rest.
+ * 3. A third run, after a config like one an earlier deployment left, removes it: the stack keeps the configs it names.
+ * 4. The speaker's smoke checks pass against the swarm-deployed stack.
+ * 5. `docker service scale pie_number-api=3`: creates are spread over the three tasks.
+ * 6. teardown.yml removes the stage and leaves no service of it behind; `-e scope=cluster` removes the rest.
  * Upstream images the Pis would pull (etcd, registry:2) are stand-ins here, built and announced by the harness.
  * The whole output of each run is kept in .test-output/deployment/.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -38,7 +39,10 @@ interface StackService {
   ports?: { published: number }[];
   environment?: Record<string, string>;
 }
-const stack = parseYaml(readFileSync(stackFile, 'utf8')) as { services: Record<string, StackService> };
+const stack = parseYaml(readFileSync(stackFile, 'utf8')) as {
+  services: Record<string, StackService>;
+  configs?: Record<string, unknown>;
+};
 const published: Published = Object.fromEntries(
   Object.entries(stack.services).flatMap(([name, s]) => (s.ports?.[0] ? [[name, s.ports[0].published]] : [])),
 );
@@ -140,6 +144,43 @@ describe(
       console.log(`[deployment] second run, ${second.seconds} s:\n${second.recapText}`);
       expect(second.code, failures(second)).toBe(0);
       expect(total(second.recap, 'changed'), recapLine(second)).toBe(0);
+    });
+
+    it('a redeploy removes the configs an earlier deployment left behind', async (context) => {
+      if (!needReady()) return context.skip();
+      // What a deployment before a change to an infra file leaves: a config of the stack named after the old content.
+      const stale = 'pie_alerts-yml-0000000000';
+      const file = path.join(outputDir, 'stale-config.yml');
+      writeFileSync(file, 'groups: []\n');
+      const made = await docker([
+        'config',
+        'create',
+        '--label',
+        'com.docker.stack.namespace=pie',
+        stale,
+        file,
+      ]);
+      expect(made.code, made.stderr).toBe(0);
+      const third = await play('deployment/pi.yml', 'third-run');
+      timings.thirdRun = third.seconds;
+      expect(third.code, failures(third)).toBe(0);
+      const configs = (
+        await docker([
+          'config',
+          'ls',
+          '--filter',
+          'label=com.docker.stack.namespace=pie',
+          '--format',
+          '{{.Name}}',
+        ])
+      ).stdout
+        .split('\n')
+        .filter(Boolean);
+      expect(configs.sort()).toEqual(
+        Object.keys(stack.configs ?? {})
+          .map((name) => `pie_${name}`)
+          .sort(),
+      );
     });
 
     it("the speaker's smoke checks pass against the swarm-deployed stack", async (context) => {

@@ -209,7 +209,8 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     service,
     host: e.HOST,
     port,
-    instanceId: e.INSTANCE_ID ?? `${hostname()}:${port}`,
+    // With PORT=0 the port is chosen at listen, after this: the pid keeps two such instances apart.
+    instanceId: e.INSTANCE_ID ?? (port === 0 ? `${hostname()}-pid${process.pid}` : `${hostname()}:${port}`),
     logLevel: e.LOG_LEVEL,
     callTimeoutMs: e.CALL_TIMEOUT_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,

@@ -39,6 +39,10 @@ describe('loadConfig', () => {
     expect(config.instanceId).toMatch(/:8081$/);
   });
 
+  it('names an instance on a port chosen at listen (PORT=0) by its pid, so two of them never share one id', () => {
+    expect(loadConfig('book-api', { PORT: '0' }).instanceId).toMatch(new RegExp(`-pid${process.pid}$`));
+  });
+
   it('takes what the environment says', () => {
     const config = loadConfig('shoppingcart-api', {
       PORT: '9999',
