@@ -46,6 +46,8 @@ export interface ContainerState {
   /** healthy, unhealthy, starting; '' when the container has no healthcheck */
   health: string;
   restarts: number;
+  /** its exit code, once it has exited */
+  exitCode: number;
   /** the container's host name (its short id unless compose sets one) */
   hostname: string;
   /** its IPv4 addresses on the networks it is attached to */
@@ -81,11 +83,22 @@ function parsePort(port: PortSpec): PublishedPort | undefined {
 }
 
 /** The services of a compose file (YAML merge keys resolved). */
-export function composeServices(composeFile: string): Record<string, { ports?: PortSpec[]; image?: string }> {
+export function composeServices(
+  composeFile: string,
+): Record<string, { ports?: PortSpec[]; image?: string; restart?: string }> {
   const compose = parseYaml(readFileSync(composeFile, 'utf8'), { merge: true }) as {
-    services?: Record<string, { ports?: PortSpec[]; image?: string }>;
+    services?: Record<string, { ports?: PortSpec[]; image?: string; restart?: string }>;
   };
   return compose.services ?? {};
+}
+
+/** The services that run once and exit (`restart: 'no'`, a key maker say): done when they exited with 0. */
+export function oneShotServices(composeFile: string): Set<string> {
+  return new Set(
+    Object.entries(composeServices(composeFile))
+      .filter(([, service]) => service.restart === 'no')
+      .map(([name]) => name),
+  );
 }
 
 /** The host ports each service publishes, by service name (services that publish nothing are absent). */
@@ -322,10 +335,11 @@ export class ComposeStack {
     );
     const list = ids.stdout.split('\n').filter((l) => l.trim() !== '');
     if (list.length === 0) return [];
+    // A container with no healthcheck that has exited has no State.Health at all: `index` reads it without failing.
     const format =
       '{{.Id}}|{{.Name}}|{{index .Config.Labels "com.docker.compose.service"}}|{{.State.Status}}|' +
-      '{{if .State.Health}}{{.State.Health.Status}}{{end}}|{{.RestartCount}}|{{.Config.Hostname}}|' +
-      '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}';
+      '{{with index .State "Health"}}{{.Status}}{{end}}|{{.RestartCount}}|{{.Config.Hostname}}|' +
+      '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}|{{.State.ExitCode}}';
     const inspect = await run('docker', ['inspect', '--format', format, ...list], { timeoutMs: 30_000 });
     return inspect.stdout
       .split('\n')
@@ -340,6 +354,7 @@ export class ComposeStack {
           restarts = '0',
           hostname = '',
           ips = '',
+          exitCode = '0',
         ] = line.split('|');
         return {
           id,
@@ -348,6 +363,7 @@ export class ComposeStack {
           status,
           health,
           restarts: Number(restarts),
+          exitCode: Number(exitCode),
           hostname,
           ips: ips.split(' ').filter((ip) => ip !== ''),
         };
@@ -356,11 +372,14 @@ export class ComposeStack {
   }
 
   /**
-   * Waits until every container runs and is healthy (or runs, where it has no healthcheck), printing the
-   * states whenever they change. Fails early when a container exits, is unhealthy or keeps restarting.
+   * Waits until every container runs and is healthy (or runs, where it has no healthcheck), and every one-shot
+   * service's has exited with 0, printing the states whenever they change. Fails early when a container exits
+   * (a one-shot: with another code), is unhealthy or keeps restarting. Resolves with the running ones.
    */
   async waitHealthy(expected: number, timeoutMs = 5 * 60_000): Promise<ContainerState[]> {
     const started = Date.now();
+    const oneShots = oneShotServices(this.file);
+    const done = (s: ContainerState) => oneShots.has(s.service) && s.status === 'exited' && s.exitCode === 0;
     let last = '';
     for (;;) {
       const states = await this.containers();
@@ -375,10 +394,12 @@ export class ComposeStack {
         last = summary;
       }
       const ready = (s: ContainerState) =>
-        s.status === 'running' && (s.health === '' || s.health === 'healthy');
-      if (states.length >= expected && states.every(ready)) return states;
+        done(s) || (s.status === 'running' && (s.health === '' || s.health === 'healthy'));
+      if (states.length >= expected && states.every(ready)) return states.filter((s) => !done(s));
       const broken = states.find(
-        (s) => s.status === 'exited' || s.status === 'dead' || s.health === 'unhealthy' || s.restarts >= 3,
+        (s) =>
+          !done(s) &&
+          (s.status === 'exited' || s.status === 'dead' || s.health === 'unhealthy' || s.restarts >= 3),
       );
       if (broken !== undefined) {
         throw new Error(

@@ -15,7 +15,10 @@
  *   their calls themselves); published ports become host-mode ports of the front node, one replica each;
  * - a read-only bind mount of the stage's files (`./infra/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro`, a
  *   folder too) becomes Swarm configs, one per file, read from the same path relative to the stack file (the play
- *   copies the stage's files beside it). A config cannot change, so its name carries a hash of its content.
+ *   copies the stage's files beside it). A config cannot change, so its name carries a hash of its content;
+ * - the gateway's signing key, which compose makes once into a volume (`gateway-signing-key`, written by a
+ *   one-shot service and mounted read-only by every gateway), is the cluster's Swarm secret instead: the play makes
+ *   it, so the service that writes the volume and the volume itself have no place on the swarm.
  * Anything else in the compose file that this file does not know is an error, not silently carried or dropped.
  */
 import { createHash } from 'node:crypto';
@@ -128,6 +131,15 @@ export interface Stack {
  */
 export const SIGNING_KEY_SECRET = 'pie-gateway-signing-key';
 const signingKeyTarget = 'gateway-signing-key';
+/** The compose volume that holds the key for compose's gateways (the secret's stand-in there). */
+const SIGNING_KEY_VOLUME = 'gateway-signing-key';
+
+/** A service's mounts of the signing key's volume (`gateway-signing-key:/run/secrets:ro`), and the others. */
+function keyMounts(volumes: unknown): { key: string[]; other: unknown[] } {
+  const list = Array.isArray(volumes) ? (volumes as unknown[]) : [];
+  const isKey = (v: unknown) => typeof v === 'string' && v.startsWith(`${SIGNING_KEY_VOLUME}:`);
+  return { key: list.filter(isKey) as string[], other: list.filter((v) => !isKey(v)) };
+}
 
 export class StackError extends Error {}
 
@@ -302,8 +314,10 @@ function deriveService(
   const ports = ((service.ports ?? []) as unknown[]).map((port, i) => hostPort(port, `${where}.ports[${i}]`));
   if (ports.length > 0) out.ports = ports;
   out.networks = [o.network];
-  if (service.volumes !== undefined) {
-    const mounted = configsOf(service.volumes, `${where}.volumes`, o);
+  // The key's volume: replaced by the secret above.
+  const volumes = service.volumes === undefined ? undefined : keyMounts(service.volumes).other;
+  if (volumes !== undefined && volumes.length > 0) {
+    const mounted = configsOf(volumes, `${where}.volumes`, o);
     out.configs = mounted.uses;
     Object.assign(configs, mounted.configs);
   }
@@ -339,6 +353,12 @@ export function deriveStack(compose: object, options: StackOptions): Stack {
   const o = resolved(options);
   const file = compose as Obj;
   for (const key of Object.keys(file)) {
+    if (
+      key === 'volumes' &&
+      isMapping(file.volumes) &&
+      Object.keys(file.volumes).join() === SIGNING_KEY_VOLUME
+    )
+      continue; // the key's volume, the secret on the swarm
     if (key !== 'services' && !key.startsWith('x-'))
       throw new StackError(`${options.source}: top-level ${key} is not known to tools/deploy/stack.ts`);
   }
@@ -349,6 +369,8 @@ export function deriveStack(compose: object, options: StackOptions): Stack {
   for (const [name, service] of Object.entries(file.services)) {
     if (name === o.etcdService) continue;
     if (!isMapping(service)) throw new StackError(`services.${name} must be a map`);
+    // The one that writes the key into its volume: the play makes the cluster's secret instead.
+    if (keyMounts(service.volumes).key.some((mount) => !mount.endsWith(':ro'))) continue;
     services[name] = deriveService(name, service, o, configs);
   }
   if (Object.keys(services).length === 0) throw new StackError(`${options.source}: no service but etcd`);
@@ -400,7 +422,9 @@ export function serialiseStack(stack: Stack, options: StackOptions): string {
         ]
       : []),
     ...(stack.secrets
-      ? [`   - the gateway signs with the cluster's key, the secret ${SIGNING_KEY_SECRET}, not a demo key.`]
+      ? [
+          `   - the gateway signs with the cluster's key, the secret ${SIGNING_KEY_SECRET} (compose makes one into a volume).`,
+        ]
       : []),
   ].join('\n');
   const services = doc.get('services') as YAMLMap;

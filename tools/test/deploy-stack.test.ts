@@ -282,6 +282,29 @@ services:
     }
   });
 
+  it("mounts the cluster's signing key, a secret, where compose's gateways read the key their volume holds", () => {
+    const stack = derive(`
+services:
+  gateway-key: { image: x, restart: 'no', volumes: ['gateway-signing-key:/keys'] }
+  gateway:
+    image: x
+    environment: { GATEWAY_SIGNING_KEY_FILE: /run/secrets/gateway-signing-key }
+    volumes: ['gateway-signing-key:/run/secrets:ro']
+volumes: { gateway-signing-key: {} }
+`);
+    // The key's maker and its volume are compose's: the play makes the secret once per cluster.
+    expect(Object.keys(stack.services)).toEqual(['gateway']);
+    expect(stack.services.gateway?.configs).toBeUndefined();
+    expect(stack.services.gateway?.secrets).toEqual([
+      { source: 'pie-gateway-signing-key', target: 'gateway-signing-key' },
+    ]);
+    expect(stack.services.gateway?.environment?.GATEWAY_SIGNING_KEY_FILE).toBe(
+      '/run/secrets/gateway-signing-key',
+    );
+    expect(stack.secrets).toEqual({ 'pie-gateway-signing-key': { external: true } });
+    expect(stack).not.toHaveProperty('volumes');
+  });
+
   it('refuses what it does not know instead of carrying or dropping it unsaid', () => {
     expect(() => derive('services: { a: { image: x, privileged: true } }')).toThrow(
       /services\.a\.privileged: not known to tools\/deploy\/stack\.ts/,

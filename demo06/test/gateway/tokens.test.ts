@@ -6,12 +6,12 @@ import {
   type KeyObject,
   sign,
 } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jwks, loadSigningKey } from '../../src/services/gateway/keys.js';
+import { ensureSigningKeyFile, jwks, loadSigningKey } from '../../src/services/gateway/keys.js';
 import {
   AUDIENCE,
   ISSUER,
@@ -392,6 +392,18 @@ describe('the signing key', () => {
     const file = write('other.pem', pair().privateKey.export({ type: 'pkcs8', format: 'pem' }));
     expect(() => loadSigningKey(file)).toThrow(/not EC P-256/);
     expect(() => loadSigningKey(file)).toThrow(named);
+  });
+
+  it('is made once into a file when none is there (what compose runs before the gateway), and kept after', () => {
+    const file = join(dir, 'made.pem');
+    const made = ensureSigningKeyFile(file);
+    expect(made).toMatchObject({ written: true, kid: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    expect(statSync(file).mode & 0o777).toBe(0o444);
+    expect(loadSigningKey(file)).toMatchObject({ kid: made.kid, demo: false });
+    expect(ensureSigningKeyFile(file)).toEqual({ kid: made.kid, written: false });
+    expect(() => ensureSigningKeyFile(write('public-only.pem', publicPem))).toThrow(
+      /no unencrypted PEM private key/,
+    );
   });
 
   it('refuses a file that holds no private key, and a file that is not there', () => {

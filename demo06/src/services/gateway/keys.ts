@@ -6,7 +6,7 @@ import {
   type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** The key the gateway signs its tokens with (ES256), and the public half that verifies them. */
 export interface SigningKey {
@@ -63,6 +63,25 @@ export function loadSigningKey(file?: string): SigningKey {
   }
   const publicKey = createPublicKey(privateKey);
   return { kid: keyId(publicKey), privateKey, publicKey, demo: false };
+}
+
+/**
+ * Makes sure `file` holds a signing key: writes a new P-256 key there (PKCS#8 PEM, readable by all, as Swarm mounts
+ * a secret) when there is none, and keeps the one there once it loads. `written` says which.
+ */
+export function ensureSigningKeyFile(file: string): { kid: string; written: boolean } {
+  let written = false;
+  if (!existsSync(file)) {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: p256 });
+    try {
+      // 'wx': of two makers at once, one writes and the other finds its key.
+      writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { flag: 'wx', mode: 0o444 });
+      written = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+  return { kid: loadSigningKey(file).kid, written };
 }
 
 /** The JSON Web Key Set a verifier fetches: the public key alone, never `d`. */
