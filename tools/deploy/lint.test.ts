@@ -5,7 +5,8 @@
  *
  * Under CI=true a missing tool is a failure; elsewhere these tests are skipped with the reason.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run, which } from '../containers/docker.ts';
@@ -105,6 +106,71 @@ describe.skipIf(missing.length > 0)(
         /copy deployment\/inventory\/pi\.example\.yml to deployment\/inventory\/pi\.yml/,
       );
       expect(output(r)).not.toMatch(/\[WARNING\]/);
+    });
+
+    it("the preflight's memory estimate lets a 2 GB Pi be the front node of every stage, and a 1 GB Pi any other", async () => {
+      // The estimate (roles/preflight/templates/memory-needed.j2) for each node of three Pis, every stage.
+      const dir = mkdtempSync(path.join(tmpdir(), 'pie-memory-'));
+      try {
+        writeFileSync(
+          path.join(dir, 'inventory.yml'),
+          'managers:\n  hosts:\n' +
+            ['pi1', 'pi2', 'pi3'].map((pi) => `    ${pi}: { ansible_connection: local }\n`).join(''),
+        );
+        writeFileSync(
+          path.join(dir, 'estimate.yml'),
+          `- name: The preflight's estimate
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Render it for every stage
+      ansible.builtin.debug:
+        msg: "NEEDS {{ inventory_hostname }} {{ item | basename }} {{ pie_os_reserve_mb | int + lookup('ansible.builtin.template', template, template_vars={'pie_stack_file': item}) | trim | int }}"
+      loop: '{{ stacks }}'
+`,
+        );
+        const stacks = existingStages(root)
+          .map((stage) => path.join(root, 'deployment', 'stacks', `${stage}.yml`))
+          .filter((file) => existsSync(file));
+        const extra = {
+          template: path.join(root, 'deployment/roles/preflight/templates/memory-needed.j2'),
+          stacks,
+        };
+        const r = await run(
+          'ansible-playbook',
+          [
+            '-i',
+            path.join(dir, 'inventory.yml'),
+            path.join(dir, 'estimate.yml'),
+            '-e',
+            '@deployment/group_vars/all.yml',
+            '-e',
+            JSON.stringify(extra),
+          ],
+          inRoot,
+        );
+        expect(r.code, output(r)).toBe(0);
+        const needs = [...output(r).matchAll(/NEEDS (pi\d) (demo\d+)\.yml (\d+)/g)].map(
+          ([, pi, stage, mb]) => ({
+            pi,
+            stage,
+            mb: Number(mb),
+          }),
+        );
+        expect(needs).toHaveLength(3 * stacks.length);
+        console.log(
+          `[preflight] MB needed per node: ${[...needs]
+            .sort((a, b) => `${a.stage}${a.pi}`.localeCompare(`${b.stage}${b.pi}`))
+            .map((n) => `${n.stage} ${n.pi} ${n.mb}`)
+            .join(', ')}`,
+        );
+        // What a Pi reports as ansible_memtotal_mb, less the firmware's and the kernel's share: some 1 850 MB
+        // for 2 GB, some 900 for 1 GB.
+        for (const { pi, stage, mb } of needs)
+          expect(mb, `${stage} on ${pi}`).toBeLessThanOrEqual(pi === 'pi1' ? 1850 : 900);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it('an unknown stage is refused with the stages there are', async () => {
