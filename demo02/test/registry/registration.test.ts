@@ -115,7 +115,13 @@ describe('registration in etcd', () => {
       15_000,
       number.output,
     );
-    expect(number.output()).toContain('"msg":"registration expired; registering again"');
+    // Its log lines leave it in batches (every 10 ms at most): the line may come a little after the key.
+    await waitFor(
+      'number-api to say why',
+      () => number.output().includes('"msg":"registration expired; registering again"'),
+      5_000,
+      number.output,
+    );
     await waitFor(
       'book-api registered again too',
       async () => (await registeredInstances(etcd.env, 'book-api')).length === 1,

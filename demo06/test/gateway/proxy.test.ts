@@ -179,6 +179,32 @@ describe('the gateway forwards', () => {
   });
 });
 
+describe('the gateway refuses', () => {
+  it('a Host that is not a host name and port, which the services would build URLs from', async () => {
+    const { port } = new URL(gateway);
+    const ask = (host: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(
+          { host: '127.0.0.1', port: Number(port), path: '/api/books/echo', headers: { host } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    seen = undefined;
+    expect(await ask('shop.example/"><script>alert(1)</script>')).toBe(400);
+    expect(await ask('shop.example:9000:9000')).toBe(400);
+    expect(seen, 'the service was not called').toBeUndefined();
+    for (const host of ['shop.example:9000', 'pi1', '192.168.1.10:9000', '[::1]:9000']) {
+      expect(await ask(host), host).toBe(200);
+      expect(seen?.headers['x-forwarded-host']).toBe(host);
+    }
+  });
+});
+
 describe('when no instance can answer', () => {
   it('a service whose instances refuse every connection is a 503 naming it', async () => {
     await stage.running['dvd-api'].stop(); // still registered, no longer listening

@@ -48,6 +48,13 @@ const fromGatewayOnly = new Set([
   'host',
 ]);
 
+/**
+ * A Host header as the store takes it: a name or an IPv4 address, or an IPv6 one in brackets, and maybe a port.
+ * The services build URLs from it (X-Forwarded-Host): anything else would be echoed into the storefront's config.
+ */
+const validHost =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 /** What frames a message: never dropped because a Connection header names it (that would unframe the body). */
 const framing = new Set(['content-length', 'host']);
 
@@ -126,7 +133,11 @@ export class Forwarder {
     const headers = withoutHopByHop(req.headers, fromGatewayOnly);
     headers['x-forwarded-for'] = req.socket.remoteAddress ?? '';
     headers['x-forwarded-proto'] = 'http';
-    if (req.headers.host !== undefined) headers['x-forwarded-host'] = req.headers.host;
+    if (req.headers.host !== undefined) {
+      if (!validHost.test(req.headers.host))
+        throw new HttpProblem(400, 'the Host header is not a host name (or address) and port');
+      headers['x-forwarded-host'] = req.headers.host;
+    }
     if (who !== undefined) {
       headers['x-user-sub'] = who.sub;
       headers['x-user-role'] = who.role;
