@@ -35,7 +35,8 @@ describe.each(services)('%s follows the contract conventions', (service) => {
     expect(live.status).toBe(200);
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('up');
-    expect(live.headers.get('x-served-by')).toMatch(new RegExp(`^${service}/.+:\\d+$`));
+    // <host>:<port>, or <host>-pid<pid> for an instance on PORT=0 (its port is chosen at listen).
+    expect(live.headers.get('x-served-by')).toMatch(new RegExp(`^${service}/.+(:\\d+|-pid\\d+)$`));
   });
 
   it('answers an unknown route with a JSON 404, never HTML', async () => {
