@@ -5,6 +5,7 @@
  */
 import { run } from '../../../tools/containers/docker.ts';
 import { describe, expect, it, type StageChecks } from '../../../tools/containers/stage-checks.ts';
+import { gatewayToken } from '../../../tools/lib/gateway-login.ts';
 
 const checks: StageChecks = {
   define(running) {
@@ -15,12 +16,7 @@ const checks: StageChecks = {
         const kid = async () =>
           ((await (await fetch(`${gateway}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] })
             .keys[0]?.kid;
-        const login = await fetch(`${gateway}/auth/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ username: 'bob', password: 'bob-pie-2026' }),
-        });
-        const { accessToken } = (await login.json()) as { accessToken: string };
+        const accessToken = await gatewayToken(gateway, 'bob');
         const before = await kid();
         const container = running.states.find((c) => c.service === 'gateway');
         expect(container, 'a gateway container').toBeDefined();
