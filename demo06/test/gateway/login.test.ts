@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import express from 'express';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/lib/log.js';
 import { problemHandler, unknownRoute } from '../../src/lib/problem.js';
 import { loadSigningKey } from '../../src/services/gateway/keys.js';
-import { badCredentials, type LoginLimit, loginRoutes } from '../../src/services/gateway/login.js';
+import { badCredentials, clientKey, type LoginLimit, loginRoutes } from '../../src/services/gateway/login.js';
 import { Tokens } from '../../src/services/gateway/tokens.js';
 import { createUsers, demoAccounts, type Users } from '../../src/services/gateway/users.js';
 import { isProblem, type JsonResponse, request } from '../support/http.js';
@@ -252,5 +253,39 @@ describe('brute force', () => {
     } finally {
       await full.close();
     }
+  });
+});
+
+describe('the client a failed login counts against', () => {
+  it('is the IPv4 address, also when the socket gives it IPv4-mapped', () => {
+    expect(clientKey('192.168.1.20')).toBe('192.168.1.20');
+    expect(clientKey('::ffff:192.168.1.20')).toBe('192.168.1.20');
+  });
+
+  it('is the /64 of an IPv6 address, however it is written', () => {
+    expect(clientKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('2001:0DB8:0001:0002:ffff:0:0:9')).toBe('2001:db8:1:2::/64');
+    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+  });
+
+  const group = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));
+  const groups = (n: number) => fc.array(group, { minLength: n, maxLength: n });
+
+  it('is the same for every address of one /64: rotating within it opens no new window', () => {
+    fc.assert(
+      fc.property(groups(4), groups(4), groups(4), (net, a, b) => {
+        expect(clientKey([...net, ...a].join(':'))).toBe(clientKey([...net, ...b].join(':')));
+      }),
+    );
+  });
+
+  it('differs between two /64s', () => {
+    fc.assert(
+      fc.property(groups(4), groups(4), groups(4), (a, b, host) => {
+        fc.pre(a.some((g, i) => Number.parseInt(g, 16) !== Number.parseInt(b[i] ?? '', 16)));
+        expect(clientKey([...a, ...host].join(':'))).not.toBe(clientKey([...b, ...host].join(':')));
+      }),
+    );
   });
 });

@@ -53,10 +53,29 @@ interface Window {
   warned: boolean;
 }
 
-const clientOf = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+/**
+ * The client a failed login counts against: its IPv4 address, or the /64 network of its IPv6 one. One home or
+ * one phone is given a whole /64, so an address of its own per guess would otherwise be a fresh window per guess.
+ */
+export function clientKey(address: string): string {
+  const ipv4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
+  if (ipv4 !== undefined || !address.includes(':')) return ipv4 ?? address;
+  const [head = '', tail] = (address.split('%', 1)[0] ?? '').toLowerCase().split('::');
+  const groups = head === '' ? [] : head.split(':');
+  if (tail !== undefined) {
+    const after = tail === '' ? [] : tail.split(':');
+    groups.push(...Array<string>(Math.max(0, 8 - groups.length - after.length)).fill('0'), ...after);
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((group) => Number.parseInt(group, 16).toString(16))
+    .join(':')}::/64`;
+}
+
+const clientOf = (req: Request) => clientKey(req.socket.remoteAddress ?? 'unknown');
 
 /**
- * Failed logins per client (its address) in a fixed window that the first failure opens: past `attempts`
+ * Failed logins per client (its address, or its IPv6 /64: `clientKey`) in a fixed window that the first failure opens: past `attempts`
  * failures every login of that client is 429 until the window ends, the right password too, so a guesser learns
  * nothing more. Only failures count: a room of people behind one address (a venue's Wi-Fi) logs in freely. At
  * most `maxClients` windows: while they are full, a new client is refused as if throttled.
