@@ -1,7 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultPorts, etcdEndpoints, serviceNames } from '../lib/config.js';
+import { defaultPorts, etcdEndpoints, gatewayMetricsPort, serviceNames } from '../lib/config.js';
 import { stage } from '../lib/stage.js';
+import { ensureSigningKeyFile } from '../services/gateway/keys.js';
 import { etcdInstalled, howToInstallEtcd, type LocalEtcd, localEtcdPorts, startLocalEtcd } from './etcd.js';
 import {
   findGrafana,
@@ -92,6 +96,21 @@ try {
   console.error(err.message);
   process.exit(2);
 }
+/**
+ * Gateways (`--scale gateway=2`) must share a signing key, or each refuses the others' tokens: unless one is given
+ * (GATEWAY_SIGNING_KEY_FILE), a demo key made for this run, in a folder of its own that the run removes.
+ */
+const gateways = instances.filter((i) => i.service === 'gateway').length;
+const sharedKey: Record<string, string> = {};
+if (gateways > 1 && !process.env.GATEWAY_SIGNING_KEY_FILE) {
+  const folder = mkdtempSync(join(tmpdir(), 'pie-gateway-key-'));
+  process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
+  sharedKey.GATEWAY_SIGNING_KEY_FILE = join(folder, 'demo-signing-key.pem');
+  const { kid } = ensureSigningKeyFile(sharedKey.GATEWAY_SIGNING_KEY_FILE);
+  console.log(
+    `${gateways} gateways share a demo signing key made for this run (kid ${kid}): tokens end with it`,
+  );
+}
 if (!etcdInstalled()) {
   console.error(howToInstallEtcd);
   process.exit(1);
@@ -99,6 +118,7 @@ if (!etcdInstalled()) {
 const etcdUrl = etcdEndpoints()[0] ?? '';
 const ports: [string, number][] = [
   ...serviceNames.map((name): [string, number] => [name, defaultPorts[name]]),
+  ["the gateway's metrics", gatewayMetricsPort],
   ...localEtcdPorts(etcdUrl).map((port): [string, number] => ['etcd', port]),
 ];
 // The monitoring is optional: not installed, or its port taken (a system Prometheus, say), the store runs
@@ -152,7 +172,7 @@ instances.forEach(({ service, label: name, port }) => {
     env: {
       ...process.env,
       PORT: String(port),
-      ...(service === 'gateway' ? gatewayMalloc : { HOST: '127.0.0.1' }),
+      ...(service === 'gateway' ? { ...gatewayMalloc, ...sharedKey } : { HOST: '127.0.0.1' }),
     },
   });
   const prefix = label(name, colours[serviceNames.indexOf(service) % colours.length] ?? 0);

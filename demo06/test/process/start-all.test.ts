@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -88,6 +88,42 @@ describe('the local runner (npm start)', () => {
       expect(registered.sort()).toEqual([...ports].sort());
       runner.child.kill('SIGINT');
       expect(await runner.exited).toBe(0);
+    } finally {
+      runner.killAll();
+    }
+  });
+
+  it('with --scale gateway=2 runs two gateways that share a signing key made for the run, removed after it', async () => {
+    const keyFolders = () => new Set(readdirSync(tmpdir()).filter((f) => f.startsWith('pie-gateway-key-')));
+    const before = keyFolders();
+    const runner = spawnCompiled('dist/local/start-all.js', {}, ['--scale', 'gateway=2']);
+    try {
+      await waitFor(
+        'all services ready',
+        () => runner.output().includes('all 9 services ready in'),
+        30_000,
+        runner.output,
+      );
+      expect(runner.output()).toMatch(/2 gateways share a demo signing key made for this run \(kid \w{16}\)/);
+      const listed = [...runner.output().matchAll(/^ {2}(gateway(?:#\d)?)\s+http:\/\/localhost:(\d+)$/gm)];
+      const [first, second] = listed.map((m) => `http://127.0.0.1:${m[2]}`);
+      expect(listed.map((m) => m[1])).toEqual(['gateway', 'gateway#2']);
+      const login = await fetch(`${first}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'alice', password: 'alice-pie-2026' }),
+      });
+      const { accessToken } = (await login.json()) as { accessToken: string };
+      // A token of one gateway is good at the other: a customer's cart, through the second.
+      const cart = await fetch(`${second}/api/carts`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${accessToken}` },
+      });
+      expect(cart.status).toBe(201);
+      expect((await registeredInstances(etcd, 'gateway')).length).toBe(2);
+      runner.child.kill('SIGINT');
+      expect(await runner.exited).toBe(0);
+      expect([...keyFolders()].filter((f) => !before.has(f))).toEqual([]);
     } finally {
       runner.killAll();
     }
