@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonAnswers, errorLines, run, which } from '../containers/docker.ts';
 import { bookCreator } from '../containers/smoke.ts';
 import { waitFor } from '../lib/wait.ts';
+import { gatewayToken } from '../lib/gateway-login.ts';
 import { gatewayPort, hasGateway } from '../lib/ports.ts';
 import { existingStages, repoRoot } from '../stage/stages.ts';
 import { parseRecap } from './ansible.ts';
@@ -169,6 +170,30 @@ describe.skipIf(missing.length > 0 && !ci)('three simulated Pis', () => {
       500,
     );
     figures['storefront'] = `http://${front}:${storefrontPort}/ answered ${page.value}`;
+
+    // -- from the gateway's stage on, every node is a way in: a gateway on each, one key for all
+    if (hasGateway(path.join(root, stage))) {
+      const token = await gatewayToken(`http://${front}:${gatewayPort}`, 'alice');
+      const carts: string[] = [];
+      for (const node of cl.nodes) {
+        const cart = await waitFor(
+          `a cart through ${node.name}'s gateway, with a token of node1's`,
+          async () => {
+            const res = await fetch(`http://${node.address}:${gatewayPort}/api/carts`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${token}` },
+              signal: AbortSignal.timeout(5_000),
+            }).catch(() => undefined);
+            return res?.status === 201 ? res.headers.get('x-served-by') : undefined;
+          },
+          60_000,
+          500,
+        );
+        carts.push(`${node.name}: ${cart.value}`);
+      }
+      figures['gateways'] = carts.join('; ');
+      expect(new Set(carts.map((c) => c.split(': ')[1])).size).toBe(cl.nodes.length);
+    }
     const create = bookCreator(
       front,
       hasGateway(path.join(root, stage)) ? { gateway: gatewayPort } : { bookApi: 8081 },

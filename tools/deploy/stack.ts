@@ -18,7 +18,8 @@
  *   copies the stage's files beside it). A config cannot change, so its name carries a hash of its content;
  * - the gateway's signing key, which compose makes once into a volume (`gateway-signing-key`, written by a
  *   one-shot service and mounted read-only by every gateway), is the cluster's Swarm secret instead: the play makes
- *   it, so the service that writes the volume and the volume itself have no place on the swarm.
+ *   it, so the service that writes the volume and the volume itself have no place on the swarm. The gateway runs
+ *   on every node (`mode: global`, its host-mode port on each): every Pi is an entry point, all with one key.
  * Anything else in the compose file that this file does not know is an error, not silently carried or dropped.
  */
 import { createHash } from 'node:crypto';
@@ -101,7 +102,9 @@ export interface StackService {
   secrets?: { source: string; target: string }[];
   deploy: {
     endpoint_mode: 'dnsrr';
-    replicas: number;
+    /** `global`: one task on every node (the gateway); otherwise `replicas` of it. */
+    mode?: 'global';
+    replicas?: number;
     placement?: { constraints: string[] };
     restart_policy?: { condition: 'any' | 'on-failure' | 'none'; max_attempts?: number };
     update_config: { parallelism: number; order: 'stop-first' };
@@ -299,6 +302,7 @@ function deriveService(
   const out: Partial<StackService> = { image };
   for (const key of CARRIED) if (service[key] !== undefined) (out as Obj)[key] = service[key];
 
+  let everyNode = false;
   if (service.environment !== undefined) {
     const environment = environmentMap(service.environment, `${where}.environment`);
     if ('ETCD_ENDPOINTS' in environment) environment.ETCD_ENDPOINTS = '${PIE_ETCD_ENDPOINTS}';
@@ -306,6 +310,7 @@ function deriveService(
     if ('GATEWAY_SIGNING_KEY_FILE' in environment) {
       environment.GATEWAY_SIGNING_KEY_FILE = `/run/secrets/${signingKeyTarget}`;
       out.secrets = [{ source: SIGNING_KEY_SECRET, target: signingKeyTarget }];
+      everyNode = true;
     }
     out.environment = environment;
   }
@@ -332,10 +337,15 @@ function deriveService(
   }
   const deploy: StackService['deploy'] = {
     endpoint_mode: 'dnsrr',
-    // Published: one replica, on the front node (a second one there would find its host port taken). Not
-    // published: one to start with; `docker service scale` adds more, and Swarm spreads them over the nodes.
-    replicas: 1,
-    ...(ports.length > 0 ? { placement: { constraints: [o.frontConstraint] } } : {}),
+    // The gateway: one on every node, each with its host port and the shared key, so any Pi is a way in.
+    // Otherwise published: one replica, on the front node (a second one there would find its host port taken).
+    // Not published: one to start with; `docker service scale` adds more, and Swarm spreads them over the nodes.
+    ...(everyNode
+      ? { mode: 'global' as const }
+      : {
+          replicas: 1,
+          ...(ports.length > 0 ? { placement: { constraints: [o.frontConstraint] } } : {}),
+        }),
     ...(service.restart !== undefined
       ? { restart_policy: restartPolicy(service.restart, `${where}.restart`) }
       : {}),
@@ -415,6 +425,11 @@ export function serialiseStack(stack: Stack, options: StackOptions): string {
     `   - every service on the external overlay network ${o.network} only, endpoint_mode dnsrr: a name resolves to`,
     '     every task, and the services balance their calls themselves (no virtual IP);',
     '   - published ports are host-mode ports of the front node (node label pie.front=true), one replica each;',
+    ...(stack.secrets
+      ? [
+          "     the gateway's, with the signing key, are on every node instead (mode global): each Pi is a way in;",
+        ]
+      : []),
     `   - no depends_on (Swarm has no start order), no container_name; restart is deploy.restart_policy${stack.configs || stack.secrets ? ';' : '.'}`,
     ...(stack.configs
       ? [
@@ -433,10 +448,13 @@ export function serialiseStack(stack: Stack, options: StackOptions): string {
     const name = String(pair.key.value);
     const ports = stack.services[name]?.ports ?? [];
     pair.key.spaceBefore = true;
+    const published = ports.map((p) => p.published).join(', ');
     pair.key.commentBefore =
-      ports.length > 0
-        ? ` Published on the front node, port ${ports.map((p) => p.published).join(', ')}: one replica.`
-        : ` Not published (only the other services call it): \`docker service scale pie_${name}=3\` runs three.`;
+      stack.services[name]?.deploy.mode === 'global'
+        ? ` On every node, port ${published} on each: any Pi is a way in (one task per node).`
+        : ports.length > 0
+          ? ` Published on the front node, port ${published}: one replica.`
+          : ` Not published (only the other services call it): \`docker service scale pie_${name}=3\` runs three.`;
     // Short lists on one line, as in the compose file.
     if (isMap(pair.value)) {
       for (const key of ['command', 'entrypoint', 'networks']) {

@@ -290,6 +290,7 @@ services:
     image: x
     environment: { GATEWAY_SIGNING_KEY_FILE: /run/secrets/gateway-signing-key }
     volumes: ['gateway-signing-key:/run/secrets:ro']
+    ports: ['9000:9000']
 volumes: { gateway-signing-key: {} }
 `);
     // The key's maker and its volume are compose's: the play makes the secret once per cluster.
@@ -302,6 +303,13 @@ volumes: { gateway-signing-key: {} }
       '/run/secrets/gateway-signing-key',
     );
     expect(stack.secrets).toEqual({ 'pie-gateway-signing-key': { external: true } });
+    // Every gateway shares the key, so there is one on every node, each publishing its port there.
+    expect(stack.services.gateway?.deploy).toMatchObject({ mode: 'global' });
+    expect(stack.services.gateway?.deploy).not.toHaveProperty('replicas');
+    expect(stack.services.gateway?.deploy).not.toHaveProperty('placement');
+    expect(stack.services.gateway?.ports).toEqual([
+      { target: 9000, published: 9000, protocol: 'tcp', mode: 'host' },
+    ]);
     expect(stack).not.toHaveProperty('volumes');
   });
 
