@@ -26,6 +26,9 @@ export const localUrl = (service: Service, host = '127.0.0.1'): string =>
 /** The gateway's port, from the stage that has one on (demo06): the single entry point. */
 export const gatewayPort = 9000;
 
+/** The gateway's metrics port: beside its own, for Prometheus, and never published. */
+export const gatewayMetricsPort = 9001;
+
 /** The port of a service of any stage, the gateway's included. */
 export const portOf = (service: string): number | undefined =>
   service === 'gateway' ? gatewayPort : servicePorts[service as Service];

@@ -29,6 +29,9 @@ export const defaultPorts: Record<ServiceName, number> = {
   gateway: 9000,
 };
 
+/** The gateway's /metrics: on a port of its own, which is not published, since the gateway's own port is public. */
+export const gatewayMetricsPort = 9001;
+
 export const logLevels = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof logLevels)[number];
 
@@ -82,6 +85,8 @@ const environment = z.object({
   // and how long it waits for a service's answer (longer than a service's own calls, so their 503s come through).
   GATEWAY_SIGNING_KEY_FILE: z.preprocess(unsetIfEmpty, z.string().optional()),
   UPSTREAM_TIMEOUT_MS: integer(10_000, 1, 120_000),
+  // The gateway's metrics port (unset: 9001 beside the usual 9000; any free one beside another, a second gateway's).
+  METRICS_PORT: optionalInteger(0, 65535),
   // Where the registry is (etcd's client URLs, comma-separated; `npm start` runs one on the default), and the
   // host or address other services reach this instance at: `auto` is the machine's own IPv4 address, and
   // `auto:<cidr>` its IPv4 address inside that network (for a machine with several, such as a swarm task).
@@ -142,6 +147,8 @@ export interface ServiceConfig {
   signingKeyFile: string | undefined;
   /** How long the gateway waits for a service's answer, in milliseconds. */
   upstreamTimeoutMs: number;
+  /** Where /metrics is served when not on `port` (the gateway's, whose port is public); undefined: on `port`. */
+  metricsPort: number | undefined;
   limits: Limits;
 }
 
@@ -226,6 +233,10 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
     registryTtlSeconds: e.REGISTRY_TTL_SECONDS,
     signingKeyFile: e.GATEWAY_SIGNING_KEY_FILE,
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS,
+    metricsPort:
+      service === 'gateway'
+        ? (e.METRICS_PORT ?? (port === defaultPorts.gateway ? gatewayMetricsPort : 0))
+        : undefined,
     limits: {
       catalogMaxItems: e.CATALOG_MAX_ITEMS,
       inventoryMaxRecords: e.INVENTORY_MAX_RECORDS,

@@ -60,10 +60,21 @@ export function createServiceApp(
   if (parseBodies)
     app.use(requireJson, express.json({ limit: bodyLimit, strict: false, type: 'application/json' }));
   app.use(healthRoutes([registry.registration.readiness, ...readiness]));
+  // The gateway's /metrics is on a port of its own (createMetricsApp): its own port is public.
+  if (config.metricsPort === undefined) app.get('/metrics', metricsRoute);
   // The service's OpenAPI document, made from the schemas its routes validate with.
-  app.get('/metrics', metricsRoute);
   app.get('/openapi.json', async (_req, res) => void res.json(await openapiDocument(config.service)));
   app.use(routes);
+  app.use(unknownRoute);
+  app.use(problemHandler((err) => log.error({ err }, 'unexpected error')));
+  return app;
+}
+
+/** /metrics alone, for a service that serves it apart from its own port (`config.metricsPort`). */
+export function createMetricsApp(log: Logger): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsRoute);
   app.use(unknownRoute);
   app.use(problemHandler((err) => log.error({ err }, 'unexpected error')));
   return app;

@@ -264,8 +264,8 @@ const serviceTag = {
   description: 'What every service serves: health, metrics and this document.',
 };
 
-function servicePaths(callsOthers: boolean): ZodOpenApiPathsObject {
-  return {
+function servicePaths(callsOthers: boolean, metricsApart: boolean): ZodOpenApiPathsObject {
+  const paths: ZodOpenApiPathsObject = {
     '/health/live': {
       get: operation({
         operationId: 'live',
@@ -314,6 +314,8 @@ function servicePaths(callsOthers: boolean): ZodOpenApiPathsObject {
       }),
     },
   };
+  if (metricsApart) delete paths['/metrics'];
+  return paths;
 }
 
 /** The version of the store's contract: every stage serves the same one. */
@@ -335,6 +337,8 @@ export interface ServiceDescription {
   paths: ZodOpenApiPathsObject;
   /** The service calls other services (also to be ready). */
   callsOthers?: boolean;
+  /** Its /metrics is on a port of its own (the gateway's: config.metricsPort), not on the one described here. */
+  metricsApart?: boolean;
 }
 
 /** A service's whole document: its own paths, then health and this document. */
@@ -351,7 +355,7 @@ export function serviceDocument(spec: ServiceDescription): OpenApiDocument {
       servers: [{ url: '/', description: 'the instance that served this document' }],
       security: [],
       tags: [...spec.tags, serviceTag],
-      paths: { ...spec.paths, ...servicePaths(spec.callsOthers ?? false) },
+      paths: { ...spec.paths, ...servicePaths(spec.callsOthers ?? false, spec.metricsApart ?? false) },
       // Not an operation, so written as plain OpenAPI: its parts are registered by the operations above.
       'x-unknown-route': {
         description: 'Any method and path not listed: no such route.',

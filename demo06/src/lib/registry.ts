@@ -18,6 +18,8 @@ export interface Instance {
   service: string;
   instanceId: string;
   url: string;
+  /** Where Prometheus reads its /metrics, when not at `url` (the gateway's). */
+  metricsUrl?: string;
   pid: number;
   startedAt: string;
   version: string;
@@ -251,13 +253,14 @@ export class Registry {
     this.registration = new Registration(this.etcd, log, config.registryTtlSeconds);
   }
 
-  /** Registers this instance, reachable at the advertised host and the port it listens on. */
-  register(port: number): void {
+  /** Registers this instance, reachable at the advertised host and the port it listens on (and its metrics port). */
+  register(port: number, metricsPort?: number): void {
     const { service, instanceId, advertiseHost } = this.config;
     this.registration.start({
       service,
       instanceId,
       url: `http://${advertiseHost}:${port}`,
+      ...(metricsPort !== undefined && { metricsUrl: `http://${advertiseHost}:${metricsPort}` }),
       pid: process.pid,
       startedAt: new Date().toISOString(),
       version: stage.stage,

@@ -14,7 +14,7 @@ export function scrapeTargetRoutes(registry: Registry): Router {
     res.json(
       views.flatMap((view) =>
         view.instances.map((instance) => ({
-          targets: [new URL(instance.url).host],
+          targets: [new URL(instance.metricsUrl ?? instance.url).host],
           labels: { service: instance.service, instance_id: instance.instanceId },
         })),
       ),

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Express } from 'express';
 import { ConfigError, loadConfig, type ServiceName } from './config.js';
-import type { ServiceContext } from './http-app.js';
+import { createMetricsApp, type ServiceContext } from './http-app.js';
 import { createLogger, flushLogs } from './log.js';
 import { Registry } from './registry.js';
 import { stage } from './stage.js';
@@ -10,24 +10,46 @@ export interface RunningService {
   server: Server;
   /** The port it listens on (differs from the configured one when that was 0). */
   port: number;
+  /** The port of its /metrics, when that is apart from `port` (the gateway's). */
+  metricsPort?: number;
   /** Stops accepting, lets in-flight requests finish (up to the grace time), then closes. */
   stop: () => Promise<void>;
 }
 
-/** Listens; a busy port is one clear sentence naming the service and the port, not a stack trace. */
-export function listen(app: Express, { config }: ServiceContext): Promise<RunningService> {
+/**
+ * Listens, and on the metrics port too when the service has one; a busy port is one clear sentence naming the
+ * service and the port, not a stack trace.
+ */
+export async function listen(app: Express, ctx: ServiceContext): Promise<RunningService> {
+  const running = await listenOn(app, ctx.config.port, ctx);
+  if (ctx.config.metricsPort === undefined) return running;
+  const metrics = await listenOn(createMetricsApp(ctx.log), ctx.config.metricsPort, ctx).catch(
+    async (err: unknown) => {
+      await running.stop();
+      throw err;
+    },
+  );
+  return {
+    ...running,
+    metricsPort: metrics.port,
+    stop: async () => {
+      await running.stop();
+      await metrics.stop(); // last: Prometheus sees the requests counted until the end
+    },
+  };
+}
+
+function listenOn(app: Express, wanted: number, { config }: ServiceContext): Promise<RunningService> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(config.port, config.host);
+    const server = app.listen(wanted, config.host);
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        reject(
-          new Error(`${config.service} cannot listen on port ${config.port}: the port is already in use`),
-        );
+        reject(new Error(`${config.service} cannot listen on port ${wanted}: the port is already in use`));
       } else reject(err);
     });
     server.once('listening', () => {
       const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : config.port;
+      const port = typeof address === 'object' && address ? address.port : wanted;
       const stop = () =>
         new Promise<void>((done) => {
           const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
@@ -67,12 +89,12 @@ export async function runService(
   try {
     running = await listen(await buildApp(ctx), ctx);
   } catch (err) {
-    log.error({ port: config.port }, (err as Error).message);
+    log.error({ port: config.port, metricsPort: config.metricsPort }, (err as Error).message);
     flushLogs();
     process.exit(1);
   }
-  log.info({ port: running.port, stage: stage.stage }, 'listening');
-  registry.register(running.port);
+  log.info({ port: running.port, metricsPort: running.metricsPort, stage: stage.stage }, 'listening');
+  registry.register(running.port, running.metricsPort);
 
   let stopping = false;
   const shutdown = async (signal: string) => {

@@ -6,7 +6,7 @@
  */
 import { run } from '../../../tools/containers/docker.ts';
 import { describe, expect, it, type StageChecks } from '../../../tools/containers/stage-checks.ts';
-import { type Service, servicePorts } from '../../../tools/lib/ports.ts';
+import { gatewayMetricsPort, type Service, servicePorts } from '../../../tools/lib/ports.ts';
 
 /** Exit 0 when the URL answers within 3 s, 3 when it does not. */
 const probe = (url: string) =>
@@ -30,6 +30,19 @@ const checks: StageChecks = {
           );
           expect(answered, `${service} answered on the host's port ${servicePorts[service]}`).toBe(false);
         }
+        // The gateway's metrics are on a port of its own, for Prometheus inside: not on its public port, not published.
+        const gateway = `http://127.0.0.1:${running.published.gateway}`;
+        expect((await fetch(`${gateway}/metrics`, { signal: AbortSignal.timeout(3000) })).status).toBe(404);
+        const metricsAnswered = await fetch(`http://127.0.0.1:${gatewayMetricsPort}/metrics`, {
+          signal: AbortSignal.timeout(3000),
+        }).then(
+          () => true,
+          () => false,
+        );
+        expect(
+          metricsAnswered,
+          `the gateway's metrics answered on the host's port ${gatewayMetricsPort}`,
+        ).toBe(false);
       }, 60_000);
 
       it('leaves the services unreachable from outside the compose network, and reachable inside it', async () => {

@@ -82,8 +82,11 @@ const table: Row[] = [
   { method: 'POST', path: '/API/numbers/ISBN', outcomes: internal },
   { method: 'POST', path: '/API/Carts', outcomes: customerOnly },
   { method: 'PUT', path: '/api/Inventory/book/1/', json: { quantity: 7 }, outcomes: adminOnly },
-  // The web service's list of every instance is for Prometheus, inside.
+  // The web service's list of every instance and every service's metrics are for Prometheus, inside (the
+  // gateway's own metrics are on its metrics port, which is not published).
   { method: 'GET', path: '/registry/targets', outcomes: internal },
+  { method: 'GET', path: '/metrics', outcomes: internal },
+  { method: 'GET', path: '/Metrics/', outcomes: internal },
 ];
 
 const tokenFor = (who: Who) => (who === 'nobody' ? undefined : tokens[who]);

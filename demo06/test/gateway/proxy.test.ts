@@ -1,6 +1,8 @@
 import { createServer, type IncomingHttpHeaders, request, type Server } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Etcd } from '../../src/lib/etcd.js';
+import { type Instance, servicesPrefix } from '../../src/lib/registry.js';
 import { waitFor } from '../support/processes.js';
 import { startStage, type TestStage } from '../support/stage.js';
 import { refusedByGateway, through, tokenOf } from './support.js';
@@ -67,10 +69,25 @@ beforeAll(async () => {
   gateway = stage.url.gateway;
   admin = await tokenOf(gateway, 'admin');
 }, 60_000);
+/** Where the gateway serves its /metrics: a port of its own, not the public one. */
+const metricsOf = (s: TestStage) => `http://127.0.0.1:${s.running.gateway.metricsPort}`;
+
 afterAll(async () => {
   await stage?.stop();
   upstream?.closeAllConnections();
   upstream?.close();
+});
+
+describe("the gateway's metrics", () => {
+  it('are on its metrics port, which it registers for Prometheus; its public port has no /metrics', async () => {
+    expect(refusedByGateway(await through(gateway, 'GET', '/metrics'), 404)).toBe(true);
+    const metrics = await fetch(`${metricsOf(stage)}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^http_server_request_duration_seconds_count\{.*\} \d+$/m);
+    const { kvs } = await new Etcd(stage.etcd.env.split(',')).list(`${servicesPrefix}gateway/`);
+    const registered = kvs.map((kv) => JSON.parse(kv.value) as Instance);
+    expect(registered.map((i) => [i.url, i.metricsUrl])).toEqual([[gateway, metricsOf(stage)]]);
+  });
 });
 
 describe('the gateway forwards', () => {
@@ -151,7 +168,7 @@ describe('the gateway forwards', () => {
     expect(await pending).toBe('gone');
     await waitFor('the upstream request to be closed', async () => heldClosed === before + 1, 5000);
     // Closed because the client left, not because the gateway's timeout came: its metrics say which.
-    const metrics = await (await fetch(`${gateway}/metrics`)).text();
+    const metrics = await (await fetch(`${metricsOf(stage)}/metrics`)).text();
     expect(metrics).toMatch(
       /http_client_request_duration_seconds_count\{[^}]*peer_service="book-api"[^}]*outcome="client-gone"[^}]*\} 1/,
     );

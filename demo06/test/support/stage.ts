@@ -72,6 +72,7 @@ export async function startStage(
         LOG_LEVEL: 'error',
         CALL_TIMEOUT_MS: '1000',
         ETCD_ENDPOINTS: etcd.env,
+        METRICS_PORT: '0', // the gateway's: any free one
         ...env,
       });
       const log = createLogger({ service: name, instance: config.instanceId }, config.logLevel);
@@ -80,7 +81,7 @@ export async function startStage(
       running[name] = await listen(await factories[name](ctx), ctx);
       url[name] = `http://127.0.0.1:${running[name].port}`;
       const replacement = instead[name];
-      if (replacement === undefined) ctx.registry.register(running[name].port);
+      if (replacement === undefined) ctx.registry.register(running[name].port, running[name].metricsPort);
       else ctx.registry.registration.start(registration(name, replacement));
     }
     await Promise.all(Object.values(url).map((u) => waitUntilRegistered(u)));

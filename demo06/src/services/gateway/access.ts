@@ -27,8 +27,8 @@ export function routeOf(method: string, path: string): Route | undefined {
   const segments = path.toLowerCase().replace(/\/+$/, '').split('/').slice(1);
   if (segments[0] !== 'api') {
     if (!read) return undefined;
-    // The web service's own operations (the registry's instances, for Prometheus) are internal.
-    if (segments[0] === 'registry') return undefined;
+    // The web service's own operations (the registry's instances, its metrics: for Prometheus) are internal.
+    if (segments[0] === 'registry' || segments[0] === 'metrics') return undefined;
     // Each service's OpenAPI document, for the storefront's API page: /openapi/<service>.json.
     const document = /^\/openapi\/([a-z-]+)\.json$/.exec(path)?.[1];
     if (document !== undefined)

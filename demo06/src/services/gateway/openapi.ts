@@ -49,6 +49,7 @@ export function gatewayDocument(): OpenApiDocument {
     ].join('\n\n'),
     tags: [{ name: 'auth', description: 'Tokens, and the key that checks them.' }],
     callsOthers: true,
+    metricsApart: true,
     paths: {
       '/auth/token': {
         post: operation({
