@@ -25,6 +25,7 @@ import {
   type ContainerState,
   composeServices,
   findCompose,
+  oneShotServices,
   type PublishedPort,
   publishedByService,
   publishedPorts,
@@ -205,6 +206,15 @@ describe.skipIf(!daemon.ok && !ci)(`containers: ${stage} with docker compose`, (
       expect(uids.length, `${container.service}: processes`).toBeGreaterThan(0);
       for (const uid of uids)
         expect(uid, `${container.service}: a process runs as root\n${top.stdout}`).not.toBe('0');
+    }
+    // A one-shot service (the gateway's key maker) has exited by now: what it ran as is in its config.
+    const oneShots = oneShotServices(composeFile);
+    for (const container of ((await stack?.containers()) ?? []).filter((c) => oneShots.has(c.service))) {
+      const user = await run('docker', ['inspect', '--format', '{{.Config.User}}', container.id], {
+        timeoutMs: 30_000,
+      });
+      users[container.service] = user.stdout.trim();
+      expect(user.stdout.trim(), `${container.service}: image/compose USER`).not.toMatch(/^(|root|0)(:.*)?$/);
     }
     report.users = users;
   }, 120_000);
