@@ -1,9 +1,11 @@
-// The physical-limit baselines: `node tools/bench/baseline-server.mjs http|express`. A bare `node:http` server,
-// or the same through bare `express`, answering every request with one fixed JSON body; no logging, no
-// validation, nothing else. It listens on a free loopback port and prints `LISTENING <port>`.
+// The physical-limit baselines: `node tools/bench/baseline-server.mjs http|express|proxy <port>`. A bare
+// `node:http` server, or the same through bare `express`, answering every request with one fixed JSON body; no
+// logging, no validation, nothing else. `proxy <port>`: a bare `node:http` reverse proxy (keep-alive, streaming
+// both ways, nothing else) in front of the server on <port>: what one hop costs at least, the floor of a gateway.
+// It listens on a free loopback port and prints `LISTENING <port>`.
 // Plain JavaScript, as the stages' services run (compiled): Node's TypeScript stripping would add some 15 MiB
 // to its memory and make the comparison unfair.
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import express from 'express';
 
 const body = JSON.stringify({
@@ -28,8 +30,25 @@ if (kind === 'http') {
     res.type('application/json').send(body);
   });
   server = createServer(app);
+} else if (kind === 'proxy' && Number(process.argv[3]) > 0) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 128 });
+  const port = Number(process.argv[3]);
+  server = createServer((req, res) => {
+    const upstream = request(
+      { agent, host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.once('error', () => {
+      res.statusCode = 502;
+      res.end();
+    });
+    req.pipe(upstream);
+  });
 } else {
-  console.error('usage: node tools/bench/baseline-server.mjs http|express');
+  console.error('usage: node tools/bench/baseline-server.mjs http|express|proxy <port>');
   process.exit(2);
 }
 server.listen(0, '127.0.0.1', () => {

@@ -165,19 +165,24 @@ async function measureStage(
 
 const baselineServer = fileURLToPath(new URL('./baseline-server.mjs', import.meta.url));
 
-async function measureBaseline(
-  name: BaselineName,
-  settings: Settings,
-  position: number,
-  round: number,
-  log: (line: string) => void,
-): Promise<BaselineRun> {
-  const run: BaselineRun = { round, position };
-  const child = spawn(process.execPath, [baselineServer, name === 'node:http' ? 'http' : 'express'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+interface BaselineProcess {
+  pid: number;
+  port: number;
+  stop: () => Promise<void>;
+}
+
+/** `baseline-server.mjs <args>`, once it listens. */
+async function startBaselineServer(args: string[], name: string): Promise<BaselineProcess> {
+  const child = spawn(process.execPath, [baselineServer, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
+  const stop = async () => {
+    const exited = new Promise((done) => child.once('exit', done));
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    kill();
+    process.removeListener('exit', kill);
+  };
   try {
     const port = await new Promise<number>((done, fail) => {
       child.stdout.setEncoding('utf8');
@@ -187,22 +192,42 @@ async function measureBaseline(
       });
       child.once('exit', (code) => fail(new Error(`the ${name} baseline exited (${code})`)));
     });
+    return { pid: child.pid ?? 0, port, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** A baseline measured where a client meets it: the server itself, or the proxy in front of node:http's. */
+async function measureBaseline(
+  name: BaselineName,
+  settings: Settings,
+  position: number,
+  round: number,
+  log: (line: string) => void,
+): Promise<BaselineRun> {
+  const run: BaselineRun = { round, position };
+  const started: BaselineProcess[] = [];
+  try {
+    let front = await startBaselineServer([name === 'express' ? 'express' : 'http'], name);
+    started.push(front);
+    if (name === 'node:http proxy') {
+      front = await startBaselineServer(['proxy', String(front.port)], name);
+      started.push(front);
+    }
     await sleep(500);
-    run.idleKiB = rssOf(child.pid ?? 0);
+    run.idleKiB = rssOf(front.pid);
     run.result = await runLoad(
-      cannonJob({ url: `http://127.0.0.1:${port}`, path: '/', method: 'GET', body: 'none' }, settings),
+      cannonJob({ url: `http://127.0.0.1:${front.port}`, path: '/', method: 'GET', body: 'none' }, settings),
     );
-    run.afterLoadKiB = rssOf(child.pid ?? 0);
+    run.afterLoadKiB = rssOf(front.pid);
     log(`${summaryLine(run.result)}; RSS ${formatMiB(run.idleKiB)} → ${formatMiB(run.afterLoadKiB)} MiB`);
   } catch (err) {
     run.error = (err as Error).message;
     log(`FAILED: ${run.error}`);
   } finally {
-    const exited = new Promise((done) => child.once('exit', done));
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5000)]);
-    kill();
-    process.removeListener('exit', kill);
+    for (const process of started.reverse()) await process.stop();
   }
   return run;
 }
@@ -242,7 +267,7 @@ async function main() {
     generatedAt: new Date().toISOString(),
     machine: m,
     settings,
-    baselines: { 'node:http': [], express: [] },
+    baselines: { 'node:http': [], express: [], 'node:http proxy': [] },
     stages: Object.fromEntries(settings.stages.map((s) => [s, []])),
     scaled: {},
     images: {},

@@ -6,7 +6,8 @@ import { PATHS, type PathName } from './paths.ts';
 import type { ScenarioResult } from './scenarios/types.ts';
 import { median, ratio } from './stats.ts';
 
-export const BASELINES = ['node:http', 'express'] as const;
+/** A fixed JSON body from bare node:http and bare express; and node:http's through a bare node:http proxy. */
+export const BASELINES = ['node:http', 'express', 'node:http proxy'] as const;
 
 /** What the report flags: a service idling above `idleMiB`, or growing past `afterOverIdle` × its idle RSS. */
 export const MEMORY_GOALS = { idleMiB: 70, afterOverIdle: 1.5 } as const;

@@ -223,7 +223,11 @@ export function markdown(raw: Raw, summary: Summary): string {
     '### The physical-limit baselines',
     '',
     'A bare `node:http` server answering a fixed JSON body, and the same through bare `express`: what one Node ' +
-      'process on this machine can answer at all. Every path below is also given as a ratio to them.',
+      'process on this machine can answer at all. Every path below is also given as a ratio to them. ' +
+      "And node:http's server through a bare `node:http` reverse proxy (keep-alive, streaming both ways, nothing " +
+      'else), a process of its own: what one hop keeps of what it fronts at best, on the same cores, so the ' +
+      `ceiling of any gateway here (${formatRatio(ratio(b['node:http proxy'].reqPerSec, b['node:http'].reqPerSec))} ` +
+      'of node:http in this run).',
     '',
     table(
       ['baseline', 'req/s', 'rounds (req/s)', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'RSS after load MiB'],
@@ -342,7 +346,7 @@ export function throughputChart(raw: Raw, summary: Summary): string {
         value: summary.baselines[n].reqPerSec,
         colour: BASELINE_COLOUR,
         note:
-          n === 'express'
+          n !== 'node:http'
             ? `${formatRatio(ratio(summary.baselines[n].reqPerSec, summary.baselines['node:http'].reqPerSec))} node:http`
             : undefined,
       })),

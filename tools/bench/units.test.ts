@@ -209,6 +209,7 @@ function rawRun(): Raw {
     baselines: {
       'node:http': [{ round: 0, position: 0, result: cannon(40_000) }],
       express: [{ round: 0, position: 1, result: cannon(20_000) }],
+      'node:http proxy': [{ round: 0, position: 2, result: cannon(24_000) }],
     },
     stages: { demo01: [run] },
     scaled: {},
@@ -239,6 +240,14 @@ describe('the list after growth path', () => {
     const section = md.slice(md.indexOf(PATH_TITLES['list-after-growth']));
     expect(section).toMatch(/\| demo01 \| 40 \| 40 \| 1 \| 3 \| 0\.0010× \| 0\.0020× \| 0 of 40 \|/);
     expect(throughputChart(raw, summary)).toContain(escapeXml(PATH_TITLES['list-after-growth']));
+  });
+
+  it("reports the bare proxy's baseline as what one hop keeps of node:http's, the ceiling of a gateway", () => {
+    const raw = rawRun();
+    const md = markdown(raw, summarise(raw));
+    expect(md).toMatch(/\| node:http proxy \| 24\s000 \|/);
+    expect(md).toContain('the ceiling of any gateway here (0.60× of node:http in this run)');
+    expect(throughputChart(raw, summarise(raw))).toContain('0.60× node:http');
   });
 });
 
