@@ -41,10 +41,12 @@ if (kind === 'http') {
         answer.pipe(res);
       },
     );
+    // Enough for a baseline: a failure before the answer is a 502, one after it a cut answer.
     upstream.once('error', () => {
-      res.statusCode = 502;
+      if (!res.headersSent) res.statusCode = 502;
       res.end();
     });
+    res.once('close', () => upstream.destroy());
     req.pipe(upstream);
   });
 } else {

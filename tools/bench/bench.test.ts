@@ -46,7 +46,7 @@ describe('npm run bench (demo01, one round of one second)', () => {
     const json = JSON.parse(readFileSync(join(out, 'performance.json'), 'utf8'));
     expect(json.settings).toMatchObject({ stages: ['demo01'], rounds: 1, durationS: 1 });
     expect(json.machine.cores).toBeGreaterThan(0);
-    for (const name of ['node:http', 'express']) {
+    for (const name of ['node:http', 'express', 'node:http proxy']) {
       expect(json.baselines[name]).toHaveLength(1);
       expect(json.baselines[name][0].result.requests).toBeGreaterThan(0);
       expect(json.summary.baselines[name].reqPerSec).toBeGreaterThan(0);

@@ -2,7 +2,7 @@
 //   [--scenario-duration 9] [--no-scenarios] [--out docs]`
 //
 // Measures every chosen stage in one run, on this machine, interleaved: in each round every stage (and the
-// two baselines) is started, measured and stopped in turn, in an order rotated from round to round, so that
+// three baselines) is started, measured and stopped in turn, in an order rotated from round to round, so that
 // a noisy machine blurs every stage alike. Then writes the report (see report.ts). Timings are never asserted
 // on anywhere: this measures, it does not test.
 import { execFileSync, spawn } from 'node:child_process';

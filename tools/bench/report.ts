@@ -225,9 +225,8 @@ export function markdown(raw: Raw, summary: Summary): string {
     'A bare `node:http` server answering a fixed JSON body, and the same through bare `express`: what one Node ' +
       'process on this machine can answer at all. Every path below is also given as a ratio to them. ' +
       "And node:http's server through a bare `node:http` reverse proxy (keep-alive, streaming both ways, nothing " +
-      'else), a process of its own: what one hop keeps of what it fronts at best, on the same cores, so the ' +
-      `ceiling of any gateway here (${formatRatio(ratio(b['node:http proxy'].reqPerSec, b['node:http'].reqPerSec))} ` +
-      'of node:http in this run).',
+      'else), a process of its own on the same cores: ' +
+      hopSentence(b['node:http'].reqPerSec, b['node:http proxy'].reqPerSec),
     '',
     table(
       ['baseline', 'req/s', 'rounds (req/s)', 'p50 ms', 'p99 ms', 'RSS idle MiB', 'RSS after load MiB'],
@@ -416,6 +415,25 @@ export function memoryChart(raw: Raw, summary: Summary): string {
     unit: 'MiB',
     groups,
   });
+}
+
+/**
+ * What one bare hop costs, from the proxy baseline: the time it adds to each request (1/proxy − 1/direct, at the
+ * load's concurrency), and so the most a path answering R req/s directly can keep through any gateway here.
+ */
+export function hopMicros(directReqPerSec?: number, proxiedReqPerSec?: number): number | undefined {
+  if (!directReqPerSec || !proxiedReqPerSec) return undefined;
+  return Math.round(1e6 / proxiedReqPerSec - 1e6 / directReqPerSec);
+}
+
+function hopSentence(directReqPerSec?: number, proxiedReqPerSec?: number): string {
+  const hop = hopMicros(directReqPerSec, proxiedReqPerSec);
+  if (hop === undefined) return 'not measured in this run.';
+  return (
+    `one hop adds ${hop} µs to each request here (${formatRatio(ratio(proxiedReqPerSec, directReqPerSec))} ` +
+    'of node:http), so a path that answers R req/s directly keeps at most 1 / (1 + R × ' +
+    `${hop} µs) of it through any gateway: 0.5× only for a path slower than ${formatCount(1e6 / hop)} req/s.`
+  );
 }
 
 /** Puts the generated block into the existing document between the markers, or starts a new document. */

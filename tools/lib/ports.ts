@@ -44,10 +44,10 @@ export const storefrontUrl = `http://localhost:${servicePorts.web}`;
 export const storefrontUrlOf = (stageDir: string): string =>
   hasGateway(stageDir) ? `http://localhost:${gatewayPort}` : storefrontUrl;
 
-/** The ports `npm start` needs free in a stage: every service's, the gateway's, and etcd's where it runs one. */
+/** The ports `npm start` needs free in a stage: every service's, the gateway's two, and etcd's where it runs one. */
 export const stagePorts = (stageDir: string): number[] => [
   ...Object.values(servicePorts),
-  ...(hasGateway(stageDir) ? [gatewayPort] : []),
+  ...(hasGateway(stageDir) ? [gatewayPort, gatewayMetricsPort] : []),
   ...(existsSync(join(stageDir, 'src', 'local', 'etcd.ts')) ? Object.values(etcdPorts) : []),
 ];
 

@@ -85,8 +85,10 @@ const environment = z.object({
   // and how long it waits for a service's answer (longer than a service's own calls, so their 503s come through).
   GATEWAY_SIGNING_KEY_FILE: z.preprocess(unsetIfEmpty, z.string().optional()),
   UPSTREAM_TIMEOUT_MS: integer(10_000, 1, 120_000),
-  // The gateway's metrics port (unset: 9001 beside the usual 9000; any free one beside another, a second gateway's).
+  // The gateway's metrics port (unset: 9001 beside the usual 9000; any free one beside another, a second gateway's),
+  // and the address it listens on (unset: HOST's; `npm start` keeps it on loopback, as it does every service).
   METRICS_PORT: optionalInteger(0, 65535),
+  METRICS_HOST: z.preprocess(unsetIfEmpty, z.string().optional()),
   // Where the registry is (etcd's client URLs, comma-separated; `npm start` runs one on the default), and the
   // host or address other services reach this instance at: `auto` is the machine's own IPv4 address, and
   // `auto:<cidr>` its IPv4 address inside that network (for a machine with several, such as a swarm task).
@@ -149,6 +151,8 @@ export interface ServiceConfig {
   upstreamTimeoutMs: number;
   /** Where /metrics is served when not on `port` (the gateway's, whose port is public); undefined: on `port`. */
   metricsPort: number | undefined;
+  /** The address the metrics port listens on. */
+  metricsHost: string;
   limits: Limits;
 }
 
@@ -237,6 +241,7 @@ export function loadConfig(service: ServiceName, env: Env = process.env): Servic
       service === 'gateway'
         ? (e.METRICS_PORT ?? (port === defaultPorts.gateway ? gatewayMetricsPort : 0))
         : undefined,
+    metricsHost: e.METRICS_HOST ?? e.HOST,
     limits: {
       catalogMaxItems: e.CATALOG_MAX_ITEMS,
       inventoryMaxRecords: e.INVENTORY_MAX_RECORDS,

@@ -261,7 +261,8 @@ const documentBody = z
 
 const serviceTag = {
   name: 'service',
-  description: 'What every service serves: health, metrics and this document.',
+  description:
+    'What every service serves: health, metrics (the gateway: on its metrics port) and this document.',
 };
 
 function servicePaths(callsOthers: boolean, metricsApart: boolean): ZodOpenApiPathsObject {

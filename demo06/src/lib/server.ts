@@ -23,7 +23,8 @@ export interface RunningService {
 export async function listen(app: Express, ctx: ServiceContext): Promise<RunningService> {
   const running = await listenOn(app, ctx.config.port, ctx);
   if (ctx.config.metricsPort === undefined) return running;
-  const metrics = await listenOn(createMetricsApp(ctx.log), ctx.config.metricsPort, ctx).catch(
+  const { metricsPort, metricsHost } = ctx.config;
+  const metrics = await listenOn(createMetricsApp(ctx.log), metricsPort, ctx, metricsHost).catch(
     async (err: unknown) => {
       await running.stop();
       throw err;
@@ -33,15 +34,19 @@ export async function listen(app: Express, ctx: ServiceContext): Promise<Running
     ...running,
     metricsPort: metrics.port,
     stop: async () => {
-      await running.stop();
-      await metrics.stop(); // last: Prometheus sees the requests counted until the end
+      await Promise.all([running.stop(), metrics.stop()]);
     },
   };
 }
 
-function listenOn(app: Express, wanted: number, { config }: ServiceContext): Promise<RunningService> {
+function listenOn(
+  app: Express,
+  wanted: number,
+  { config }: ServiceContext,
+  host = config.host,
+): Promise<RunningService> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(wanted, config.host);
+    const server = app.listen(wanted, host);
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
         reject(new Error(`${config.service} cannot listen on port ${wanted}: the port is already in use`));

@@ -116,9 +116,11 @@ if (!etcdInstalled()) {
   process.exit(1);
 }
 const etcdUrl = etcdEndpoints()[0] ?? '';
+/** The first gateway's metrics port (METRICS_PORT, else 9001); another gateway's is any free one. */
+const metricsPort = Number(process.env.METRICS_PORT || gatewayMetricsPort);
 const ports: [string, number][] = [
   ...serviceNames.map((name): [string, number] => [name, defaultPorts[name]]),
-  ["the gateway's metrics", gatewayMetricsPort],
+  ["the gateway's metrics", metricsPort],
   ...localEtcdPorts(etcdUrl).map((port): [string, number] => ['etcd', port]),
 ];
 // The monitoring is optional: not installed, or its port taken (a system Prometheus, say), the store runs
@@ -167,12 +169,19 @@ instances.forEach(({ service, label: name, port }) => {
   const entry = fileURLToPath(new URL(`../services/${service}/main.js`, import.meta.url));
   const child = spawn(process.execPath, [...nodeOptions, entry], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    // Only the gateway is reachable from other machines; the services listen on this machine's loopback. The
-    // gateway's malloc gives back scrypt's 4 MiB buffers (see gatewayMalloc).
+    // Only the gateway is reachable from other machines (its metrics are not); the services listen on this
+    // machine's loopback. The gateway's malloc gives back scrypt's 4 MiB buffers (see gatewayMalloc).
     env: {
       ...process.env,
       PORT: String(port),
-      ...(service === 'gateway' ? { ...gatewayMalloc, ...sharedKey } : { HOST: '127.0.0.1' }),
+      ...(service === 'gateway'
+        ? {
+            ...gatewayMalloc,
+            ...sharedKey,
+            METRICS_HOST: '127.0.0.1',
+            METRICS_PORT: port === defaultPorts.gateway ? String(metricsPort) : '0',
+          }
+        : { HOST: '127.0.0.1' }),
     },
   });
   const prefix = label(name, colours[serviceNames.indexOf(service) % colours.length] ?? 0);

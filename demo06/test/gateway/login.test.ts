@@ -257,16 +257,27 @@ describe('brute force', () => {
 });
 
 describe('the client a failed login counts against', () => {
-  it('is the IPv4 address, also when the socket gives it IPv4-mapped', () => {
+  it('is the IPv4 address, also when it comes mapped into IPv6 or through NAT64', () => {
     expect(clientKey('192.168.1.20')).toBe('192.168.1.20');
     expect(clientKey('::ffff:192.168.1.20')).toBe('192.168.1.20');
+    expect(clientKey('0:0:0:0:0:ffff:1.2.3.4')).toBe('1.2.3.4');
+    expect(clientKey('::ffff:0:102:304')).toBe('1.2.3.4');
+    expect(clientKey('64:ff9b::102:304')).toBe('1.2.3.4');
+    expect(clientKey('64:ff9b::1.2.3.4')).toBe('1.2.3.4');
   });
 
   it('is the /64 of an IPv6 address, however it is written', () => {
     expect(clientKey('2001:db8:1:2::1')).toBe('2001:db8:1:2::/64');
     expect(clientKey('2001:0DB8:0001:0002:ffff:0:0:9')).toBe('2001:db8:1:2::/64');
-    expect(clientKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
-    expect(clientKey('::1')).toBe('0:0:0:0::/64');
+    expect(clientKey('2001:db8::9')).toBe('2001:db8::/64');
+    expect(clientKey('1::2:3:4:5:1.2.3.4')).toBe('1:0:2:3::/64');
+    expect(clientKey('fe80::1%eth0')).toBe('fe80::/64');
+    expect(clientKey('::1')).toBe('::/64');
+  });
+
+  it('is the text itself when it is no address', () => {
+    expect(clientKey('unknown')).toBe('unknown');
+    expect(clientKey('1:2:3')).toBe('1:2:3');
   });
 
   const group = fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16));

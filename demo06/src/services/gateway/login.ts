@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import express, { type Request, type RequestHandler, Router } from 'express';
 import { z } from 'zod';
 import { ExpiringMap } from '../../lib/expiring-map.js';
@@ -53,23 +54,47 @@ interface Window {
   warned: boolean;
 }
 
+/** The eight 16-bit groups of an IPv6 address (a zone `%eth0` dropped), or undefined when it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+  const bare = address.split('%', 1)[0] ?? '';
+  if (!isIPv6(bare)) return undefined;
+  // The URL parser writes it canonically: lower case, one `::`, an embedded IPv4 address as two hex groups.
+  const [head = '', tail] = new URL(`http://[${bare}]/`).hostname.slice(1, -1).split('::');
+  const groups = (text: string) => (text === '' ? [] : text.split(':').map((g) => Number.parseInt(g, 16)));
+  const front = groups(head);
+  if (tail === undefined) return front;
+  const back = groups(tail);
+  return [...front, ...Array<number>(8 - front.length - back.length).fill(0), ...back];
+}
+
+/** The IPv4 address in the last 32 bits of a mapped (::ffff:0:0/96), translated or NAT64 (64:ff9b::/96) one. */
+function embeddedIpv4(g: number[]): string | undefined {
+  const zeros = (from: number, to: number) => g.slice(from, to).every((group) => group === 0);
+  const carries =
+    (zeros(0, 5) && g[5] === 0xffff) ||
+    (zeros(0, 4) && g[4] === 0xffff && g[5] === 0) ||
+    (g[0] === 0x64 && g[1] === 0xff9b && zeros(2, 6));
+  if (!carries) return undefined;
+  const [high = 0, low = 0] = g.slice(6);
+  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+}
+
 /**
- * The client a failed login counts against: its IPv4 address, or the /64 network of its IPv6 one. One home or
- * one phone is given a whole /64, so an address of its own per guess would otherwise be a fresh window per guess.
+ * The client a failed login counts against: its IPv4 address (also when it comes mapped into IPv6, or through
+ * NAT64), or the /64 network of its IPv6 one. One home or one phone is given a whole /64, so an address of its own
+ * per guess would otherwise be a fresh window per guess. Anything else is its own key.
  */
 export function clientKey(address: string): string {
-  const ipv4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address)?.[1];
-  if (ipv4 !== undefined || !address.includes(':')) return ipv4 ?? address;
-  const [head = '', tail] = (address.split('%', 1)[0] ?? '').toLowerCase().split('::');
-  const groups = head === '' ? [] : head.split(':');
-  if (tail !== undefined) {
-    const after = tail === '' ? [] : tail.split(':');
-    groups.push(...Array<string>(Math.max(0, 8 - groups.length - after.length)).fill('0'), ...after);
-  }
-  return `${groups
+  if (isIPv4(address)) return address;
+  const groups = ipv6Groups(address);
+  if (groups === undefined) return address;
+  const ipv4 = embeddedIpv4(groups);
+  if (ipv4 !== undefined) return ipv4;
+  const network = `${groups
     .slice(0, 4)
-    .map((group) => Number.parseInt(group, 16).toString(16))
-    .join(':')}::/64`;
+    .map((group) => group.toString(16))
+    .join(':')}::`;
+  return `${new URL(`http://[${network}]/`).hostname.slice(1, -1)}/64`;
 }
 
 const clientOf = (req: Request) => clientKey(req.socket.remoteAddress ?? 'unknown');
