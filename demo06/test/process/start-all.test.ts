@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultPorts, serviceNames } from '../../src/lib/config.js';
 import { portIsFree } from '../../src/local/ports.js';
+import { through, tokenOf } from '../gateway/support.js';
 import { registeredInstances } from '../support/etcd.js';
 import { freePort, spawnCompiled, stageDir, waitFor } from '../support/processes.js';
 
@@ -108,18 +109,9 @@ describe('the local runner (npm start)', () => {
       const listed = [...runner.output().matchAll(/^ {2}(gateway(?:#\d)?)\s+http:\/\/localhost:(\d+)$/gm)];
       const [first, second] = listed.map((m) => `http://127.0.0.1:${m[2]}`);
       expect(listed.map((m) => m[1])).toEqual(['gateway', 'gateway#2']);
-      const login = await fetch(`${first}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ username: 'alice', password: 'alice-pie-2026' }),
-      });
-      const { accessToken } = (await login.json()) as { accessToken: string };
       // A token of one gateway is good at the other: a customer's cart, through the second.
-      const cart = await fetch(`${second}/api/carts`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${accessToken}` },
-      });
-      expect(cart.status).toBe(201);
+      const token = await tokenOf(first ?? '', 'alice');
+      expect((await through(second ?? '', 'POST', '/api/carts', { token })).status).toBe(201);
       expect((await registeredInstances(etcd, 'gateway')).length).toBe(2);
       runner.child.kill('SIGINT');
       expect(await runner.exited).toBe(0);
