@@ -3,7 +3,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { defaultPorts, etcdEndpoints, gatewayMetricsPort, serviceNames } from '../lib/config.js';
+import {
+  ConfigError,
+  defaultPorts,
+  etcdEndpoints,
+  gatewayMetricsPort,
+  loadConfig,
+  serviceNames,
+} from '../lib/config.js';
 import { stage } from '../lib/stage.js';
 import { ensureSigningKeyFile } from '../services/gateway/keys.js';
 import { etcdInstalled, howToInstallEtcd, type LocalEtcd, localEtcdPorts, startLocalEtcd } from './etcd.js';
@@ -102,7 +109,16 @@ try {
  */
 const gateways = instances.filter((i) => i.service === 'gateway').length;
 const sharedKey: Record<string, string> = {};
-if (gateways > 1 && !process.env.GATEWAY_SIGNING_KEY_FILE) {
+/** What the first gateway will read (its usual port): the key file it is given, if any, and its metrics port. */
+let gatewayConfig: ReturnType<typeof loadConfig>;
+try {
+  gatewayConfig = loadConfig('gateway');
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err;
+  console.error(`invalid configuration: ${err.message}`);
+  process.exit(2);
+}
+if (gateways > 1 && gatewayConfig.signingKeyFile === undefined) {
   const folder = mkdtempSync(join(tmpdir(), 'pie-gateway-key-'));
   process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
   sharedKey.GATEWAY_SIGNING_KEY_FILE = join(folder, 'demo-signing-key.pem');
@@ -117,7 +133,7 @@ if (!etcdInstalled()) {
 }
 const etcdUrl = etcdEndpoints()[0] ?? '';
 /** The first gateway's metrics port (METRICS_PORT, else 9001); another gateway's is any free one. */
-const metricsPort = Number(process.env.METRICS_PORT || gatewayMetricsPort);
+const metricsPort = gatewayConfig.metricsPort ?? gatewayMetricsPort;
 const ports: [string, number][] = [
   ...serviceNames.map((name): [string, number] => [name, defaultPorts[name]]),
   ["the gateway's metrics", metricsPort],
